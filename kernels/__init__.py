@@ -1,0 +1,1 @@
+"""GPU kernels, each beside a pure-PyTorch reference with the same signature."""
