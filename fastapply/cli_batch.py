@@ -1,0 +1,15 @@
+"""`fastapply batch` (placeholder until implemented)."""
+
+from __future__ import annotations
+
+import argparse
+
+from fastapply.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def main(args: argparse.Namespace) -> int:
+    raise UsageError("'batch' is not implemented yet")

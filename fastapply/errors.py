@@ -1,0 +1,34 @@
+"""The core's exceptions, each tied to the CLI exit code of DESIGN.md section 4."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHANGED = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_ENGINE = 4
+EXIT_INTERRUPTED = 130
+
+
+class FastapplyError(Exception):
+    """Base of every error the CLI turns into a message and an exit code."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(FastapplyError):
+    """Bad arguments or configuration."""
+
+    exit_code = EXIT_USAGE
+
+
+class RefusedError(FastapplyError):
+    """Refused for safety: outside the repository, binary, too large, changed since read..."""
+
+    exit_code = EXIT_REFUSED
+
+
+class EngineFailure(FastapplyError):
+    """The model could not be loaded or did not finish its output."""
+
+    exit_code = EXIT_ENGINE
