@@ -1,0 +1,234 @@
+"""Running edits over many files and many jobs with one model load, resumably.
+
+``run_edits`` is one instruction over a list of files: every file is read first (so refusals cost
+no model load), the backend is loaded only if something can be edited, each result is written as
+soon as it is judged (one apply record for the run, so ``undo`` takes it back as a whole).
+``run_batch`` runs jobs (``{"files": [...], "instruction": ...}`` per JSONL line) in order; a job
+that fails or is refused does not stop the others, and every finished job is recorded in a state
+file under the git dir so an interrupted batch resumes where it stopped.
+
+Progress is reported through an ``Events`` object; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from fastapply.apply import ApplyRecord, ApplySession
+from fastapply.backend import Backend
+from fastapply.edit import EditOptions, EditRequest, EditResult, edit_source, read_for_edit
+from fastapply.errors import RefusedError, UsageError
+from fastapply.files import write_atomic
+from fastapply.repo import RepoInfo
+
+
+class Events:
+    """Progress callbacks; the default does nothing. Subclass to show or stream progress."""
+
+    def file_started(self, path: str) -> None: ...
+
+    def text(self, path: str, piece: str) -> None: ...
+
+    def file_completed(self, result: EditResult, *, written: bool) -> None: ...
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    results: list[EditResult] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    record: ApplyRecord | None = None
+
+
+class LazyBackend:
+    """Loads the backend on first use, at most once for all the jobs that share it."""
+
+    def __init__(self, load: Callable[[], Backend]) -> None:
+        self._load = load
+        self._backend: Backend | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend is not None
+
+    def get(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._load()
+        return self._backend
+
+
+def run_edits(
+    backend: LazyBackend,
+    repo: RepoInfo,
+    paths: list[str],
+    instruction: str,
+    *,
+    options: EditOptions | None = None,
+    write: bool = True,
+    events: Events | None = None,
+    cancel: threading.Event | None = None,
+) -> RunOutcome:
+    """Edit ``paths`` with ``instruction``; write the changed ones unless ``write`` is False.
+
+    The caller commits with ``outcome.record`` (see ``ApplySession.finish``) when it wants to.
+    """
+    events = events or Events()
+    options = options or EditOptions()
+    outcome = RunOutcome()
+    session = ApplySession(repo, instruction) if write else None
+    reads = [read_for_edit(EditRequest(p, instruction, options), repo) for p in paths]
+    for path, source in zip(paths, reads):
+        events.file_started(source.path if not isinstance(source, EditResult) else path)
+        if isinstance(source, EditResult):
+            result = source
+        else:
+            request = EditRequest(source.path, instruction, options)
+            name = source.path
+            result = edit_source(
+                backend.get(), source, request, on_text=lambda piece: events.text(name, piece), cancel=cancel
+            )
+        written = False
+        if session is not None and result.status == "changed":
+            try:
+                written = session.write(result)
+            except RefusedError as exc:
+                result.status, result.reason = "refused", str(exc).removeprefix(f"{result.path}: ")
+        if written:
+            outcome.written.append(result.path)
+        outcome.results.append(result)
+        events.file_completed(result, written=written)
+        if result.finish_reason == "cancelled":
+            break
+    if session is not None:
+        outcome.record = session.record
+    return outcome
+
+
+@dataclass(slots=True)
+class Job:
+    index: int
+    files: list[str]
+    instruction: str
+    key: str  # identifies the job's content, for resuming
+
+    @property
+    def label(self) -> str:
+        return f"job {self.index + 1}"
+
+
+def parse_jobs(path: Path) -> list[Job]:
+    """Read a JSONL jobs file.
+
+    Raises:
+        UsageError: unreadable file, bad JSON, or a line without ``files`` and ``instruction``.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read jobs: {exc}") from None
+    jobs: list[Job] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data: Any = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}:{number}: not JSON: {exc.msg}") from None
+        files = data.get("files") if isinstance(data, dict) else None
+        if isinstance(files, str):
+            files = [files]
+        instruction = data.get("instruction") if isinstance(data, dict) else None
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            raise UsageError(f"{path}:{number}: 'files' must be a non-empty list of paths")
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise UsageError(f"{path}:{number}: 'instruction' must be a non-empty string")
+        digest = hashlib.sha256(json.dumps([files, instruction]).encode()).hexdigest()[:16]
+        jobs.append(Job(len(jobs), files, instruction, f"{len(jobs)}:{digest}"))
+    return jobs
+
+
+def state_path(repo: RepoInfo, jobs_file: Path) -> Path:
+    """Where the progress of ``jobs_file`` is kept (under the git dir, never in the work tree)."""
+    digest = hashlib.sha256(str(jobs_file.resolve()).encode()).hexdigest()[:16]
+    return repo.git_dir / "fastapply" / "batch" / f"{digest}.json"
+
+
+@dataclass
+class BatchState:
+    path: Path
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)  # job key -> summary
+
+    @classmethod
+    def load(cls, path: Path, *, restart: bool = False) -> BatchState:
+        if restart or not path.is_file():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return cls(path)  # a damaged state file means starting over, never skipping blindly
+        return cls(path, dict(data.get("done", {})))
+
+    def mark(self, job: Job, summary: dict[str, Any]) -> None:
+        self.done[job.key] = summary
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps({"done": self.done}, indent=1).encode(), 0o644)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass(slots=True)
+class JobOutcome:
+    job: Job
+    skipped: bool
+    outcome: RunOutcome | None = None
+    error: str = ""
+
+    def counts(self) -> dict[str, int]:
+        results = self.outcome.results if self.outcome else []
+        return {s: sum(1 for r in results if r.status == s) for s in ("changed", "unchanged", "refused", "failed")}
+
+
+def run_batch(
+    backend: LazyBackend,
+    repo: RepoInfo,
+    jobs: list[Job],
+    state: BatchState,
+    *,
+    options: EditOptions | None = None,
+    expand: Callable[[list[str]], list[str]] = lambda files: files,
+    events: Events | None = None,
+    on_job: Callable[[JobOutcome], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[JobOutcome]:
+    """Run ``jobs`` in order, skipping those ``state`` says are done, recording each as it ends.
+
+    A job interrupted by ``cancel`` (or KeyboardInterrupt) is not marked done, so it runs again;
+    a finished batch run again skips everything until ``state`` is cleared (``--restart``).
+    """
+    outcomes: list[JobOutcome] = []
+    for job in jobs:
+        if job.key in state.done:
+            done = JobOutcome(job, skipped=True)
+        else:
+            try:
+                paths = expand(job.files)
+            except UsageError as exc:
+                done = JobOutcome(job, skipped=False, error=str(exc))
+            else:
+                run = run_edits(backend, repo, paths, job.instruction, options=options, events=events, cancel=cancel)
+                done = JobOutcome(job, skipped=False, outcome=run)
+            if cancel is not None and cancel.is_set():
+                outcomes.append(done)
+                if on_job:
+                    on_job(done)
+                break
+            state.mark(job, {"error": done.error, **done.counts()})
+        outcomes.append(done)
+        if on_job:
+            on_job(done)
+    return outcomes

@@ -1,0 +1,169 @@
+"""One edit: a request (path, instruction, options) becomes a result (texts, diff, hunks, stats).
+
+``edit_file`` reads the file safely, asks the backend for the rewrite and checks the output, but
+never writes: ``fastapply.apply`` does. Problems with one file (refused for safety, cut off,
+cancelled, engine error) come back as the result's ``status`` and ``reason``, not as exceptions, so
+a run over many files carries on. Texts in the result use ``\\n`` endings; ``source`` knows how to
+encode them back.
+
+This module knows the backend's request/result types, not the engine behind them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from fastapply.backend import Backend
+from fastapply.diff import Hunk, split_hunks, format_hunks
+from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats
+from fastapply.errors import FastapplyError, RefusedError
+from fastapply.files import DEFAULT_MAX_BYTES, SourceFile, current_sha256, read_source, sha256
+from fastapply.guards import check_output
+from fastapply.repo import RepoInfo, find_repo
+
+Status = Literal["changed", "unchanged", "refused", "failed"]
+
+
+@dataclass(slots=True)
+class EditOptions:
+    max_new_tokens: int | None = None
+    allow_deletion: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(slots=True)
+class EditRequest:
+    path: str
+    instruction: str
+    options: EditOptions = field(default_factory=EditOptions)
+
+
+@dataclass(slots=True)
+class EditResult:
+    path: str  # repo-relative
+    before: str = ""
+    after: str = ""
+    diff: str = ""
+    hunks: list[Hunk] = field(default_factory=list)
+    stats: GenerationStats | None = None
+    finish_reason: str | None = None
+    status: Status = "unchanged"
+    reason: str = ""
+    before_sha256: str = ""
+    after_sha256: str = ""
+    source: SourceFile | None = None
+    instruction: str = ""
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file no longer holds the bytes it held when it was read."""
+        if self.source is None:
+            return False
+        return current_sha256(self.source.real_path) != self.source.sha256
+
+
+def read_for_edit(request: EditRequest, repo: RepoInfo | None = None) -> SourceFile | EditResult:
+    """Steps 1-3 of the write pipeline: the source, or a refused result saying why."""
+    try:
+        repo = repo or find_repo(request.path)
+        return read_source(
+            request.path, repo.root, git_dir=repo.git_dir, max_bytes=request.options.max_bytes
+        )
+    except FastapplyError as exc:
+        return EditResult(path=str(request.path), status="refused", reason=_strip(exc, request.path), instruction=request.instruction)
+
+
+def _strip(exc: Exception, path: str) -> str:
+    text = str(exc)
+    return text.removeprefix(f"{path}: ")
+
+
+def edit_source(
+    backend: Backend,
+    source: SourceFile,
+    request: EditRequest,
+    *,
+    on_text: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> EditResult:
+    """Step 4: generate the rewrite of an already read file and judge it."""
+    result = EditResult(
+        path=source.path,
+        before=source.text,
+        before_sha256=source.sha256,
+        source=source,
+        instruction=request.instruction,
+    )
+    try:
+        generated = backend.generate(
+            GenerationRequest(
+                code=source.text,
+                instruction=request.instruction,
+                path=source.path,
+                max_new_tokens=request.options.max_new_tokens,
+                cancel=cancel,
+                on_text=on_text,
+            )
+        )
+    except EngineError as exc:
+        return _fail(result, f"engine error: {exc}")
+    except MemoryError:
+        return _fail(result, "out of memory")
+    result.stats = generated.stats
+    result.finish_reason = generated.finish_reason
+    if generated.finish_reason == "length":
+        return _fail(result, f"output cut off at the token limit ({generated.stats.tokens} tokens)")
+    if generated.finish_reason == "cancelled":
+        return _fail(result, "cancelled")
+    if generated.finish_reason != "stop":
+        return _fail(result, f"engine error: {generated.error or generated.finish_reason}")
+    after = source.normalized(generated.text)
+    refusal = check_output(source.text, after, allow_deletion=request.options.allow_deletion)
+    if refusal is not None:
+        result.status, result.reason = "refused", refusal
+        return result
+    if result.changed_on_disk():
+        result.status, result.reason = "refused", "changed on disk since it was read"
+        return result
+    result.after = after
+    if after == source.text:
+        result.after_sha256 = source.sha256
+        result.status = "unchanged"
+        return result
+    result.hunks = split_hunks(source.text, after)
+    result.diff = format_hunks(result.hunks, source.path)
+    result.after_sha256 = sha256(source.encode(after))
+    result.status = "changed"
+    return result
+
+
+def _fail(result: EditResult, reason: str) -> EditResult:
+    result.status, result.reason = "failed", reason
+    return result
+
+
+def edit_file(
+    backend: Backend,
+    request: EditRequest,
+    *,
+    repo: RepoInfo | None = None,
+    on_text: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> EditResult:
+    """Read, rewrite and check one file. Never writes; never raises for a per-file problem."""
+    source = read_for_edit(request, repo)
+    if isinstance(source, EditResult):
+        return source
+    return edit_source(backend, source, request, on_text=on_text, cancel=cancel)
+
+
+__all__ = [
+    "EditOptions",
+    "EditRequest",
+    "EditResult",
+    "RefusedError",
+    "edit_file",
+    "edit_source",
+    "read_for_edit",
+]

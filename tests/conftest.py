@@ -1,0 +1,196 @@
+"""Shared fixtures: real git repositories in tmp_path and fake backends with the engine's shape.
+
+Other test files import from here (``from conftest import FakeBackend, make_repo``); keep these
+names stable. The fakes also serve subprocess tests: ``FASTAPPLY_BACKEND=conftest:rename_backend``
+with ``tests/`` on ``PYTHONPATH`` makes the ``fastapply`` command use them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats
+
+TESTS_DIR = Path(__file__).resolve().parent
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    """Run git in ``cwd`` and return stdout."""
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def make_repo(
+    root: Path, files: dict[str, str | bytes] | None = None, *, commit: bool = True
+) -> Path:
+    """A git repository at ``root`` holding ``files`` (text written as-is, no newline translation)."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Test")
+    git(root, "config", "user.email", "test@example.invalid")
+    git(root, "config", "commit.gpgsign", "false")
+    git(root, "config", "core.autocrlf", "false")
+    for name, content in (files or {}).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    if commit and files:
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+
+
+@pytest.fixture
+def repo_factory(tmp_path: Path) -> Callable[..., Path]:
+    """``repo_factory(files, name="repo", commit=True)`` -> path of a fresh repository."""
+    counter = iter(range(1000))
+
+    def factory(
+        files: dict[str, str | bytes] | None = None, *, name: str | None = None, commit: bool = True
+    ) -> Path:
+        return make_repo(tmp_path / (name or f"repo{next(counter)}"), files, commit=commit)
+
+    return factory
+
+
+@pytest.fixture
+def in_dir(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
+    """``in_dir(path)``: chdir for the rest of the test."""
+    return lambda path: monkeypatch.chdir(path)
+
+
+_RENAME = re.compile(r"rename\s+(?:the\s+\w+\s+)?`?(\w+)`?\s+to\s+`?(\w+)`?", re.IGNORECASE)
+
+
+@dataclass
+class FakeBackend:
+    """A backend with the engine's shape whose rewrite is a Python function of (code, request).
+
+    ``finish_reason`` forces how generation ends; ``delay`` sleeps in small steps honouring
+    ``request.cancel``; ``during`` runs inside generate (to change the file mid-generation).
+    """
+
+    rewrite: Callable[[str, GenerationRequest], str] = lambda code, request: code
+    finish_reason: str = "stop"
+    delay: float = 0.0
+    during: Callable[[GenerationRequest], None] | None = None
+    name: str = "fake"
+    device: str = "cpu"
+    dtype: str = "float32"
+    max_context: int = 32768
+    requests: list[GenerationRequest] = field(default_factory=list)
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        self.requests.append(request)
+        started = time.perf_counter()
+        if self.during is not None:
+            self.during(request)
+        text = self.rewrite(request.code, request)
+        reason = self.finish_reason
+        deadline = started + self.delay
+        while time.perf_counter() < deadline:
+            if request.cancel is not None and request.cancel.is_set():
+                reason = "cancelled"
+                break
+            time.sleep(0.01)
+        if request.cancel is not None and request.cancel.is_set():
+            reason = "cancelled"
+        if reason == "length":
+            text = text[: len(text) // 2]
+        elif reason == "cancelled":
+            text = ""
+        if request.on_text is not None and text:
+            request.on_text(text)
+        tokens = max(1, len(text) // 4)
+        stats = GenerationStats(
+            tokens=tokens,
+            forwards=max(1, tokens // 4),
+            draft_proposed=tokens,
+            draft_accepted=tokens * 3 // 4,
+            seconds=max(time.perf_counter() - started, 1e-6),
+            finish_reason=reason,  # type: ignore[arg-type]
+        )
+        return GenerationResult(text=text, stats=stats)
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 4)
+
+
+def rename_rewrite(code: str, request: GenerationRequest) -> str:
+    """Understands "rename X to Y" instructions (whole words); leaves anything else unchanged."""
+    match = _RENAME.search(request.instruction)
+    if not match:
+        return code
+    old, new = match.groups()
+    return re.sub(rf"\b{re.escape(old)}\b", new, code)
+
+
+def placeholder_rewrite(code: str, request: GenerationRequest) -> str:
+    lines = code.split("\n")
+    return "\n".join(lines[:2] + ["# ... rest of the code unchanged ...", ""])
+
+
+def rename_backend() -> FakeBackend:
+    """Factory named by ``FASTAPPLY_BACKEND=conftest:rename_backend`` in subprocess tests."""
+    return FakeBackend(rewrite=rename_rewrite)
+
+
+@pytest.fixture
+def fake_backend() -> FakeBackend:
+    return FakeBackend(rewrite=rename_rewrite)
+
+
+@pytest.fixture
+def use_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], None]:
+    """``use_backend(backend)``: the CLI's model loading returns ``backend`` for this test."""
+
+    def install(backend: object) -> None:
+        loads: list[str] = []
+
+        def load(*args: object, **kwargs: object) -> object:
+            loads.append("load")
+            return backend
+
+        monkeypatch.setattr("fastapply.cli_models.load_model", load)
+        install.loads = loads  # type: ignore[attr-defined]
+
+    return install
+
+
+__all__ = [
+    "FakeBackend",
+    "git",
+    "make_repo",
+    "placeholder_rewrite",
+    "rename_backend",
+    "rename_rewrite",
+    "threading",
+]
