@@ -1,0 +1,100 @@
+"""Messages that workers and widgets post; plain dataclasses so they read like data.
+
+Workers run in threads and never touch widgets: they post one of these and the screen that owns
+the worker updates itself in its handler. Nothing here knows how a message is displayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass(eq=False)
+class ModelLoaded(Message):
+    """The backend finished loading in the background."""
+
+    backend: Any
+
+
+@dataclass(eq=False)
+class ModelLoadFailed(Message):
+    error: str
+
+
+@dataclass(eq=False)
+class FileStarted(Message):
+    """The generate worker began rewriting ``path`` (``index`` of ``total``, from 0)."""
+
+    path: str
+    index: int
+    total: int
+
+
+@dataclass(eq=False)
+class TextStreamed(Message):
+    """Accepted text for ``path`` since the previous message (coalesced to ~30 a second).
+
+    ``chars`` and ``seconds`` are running totals for the file, measured in the worker.
+    """
+
+    path: str
+    text: str
+    chars: int
+    seconds: float
+
+
+@dataclass(eq=False)
+class FileFinished(Message):
+    """The rewrite of ``path`` ended; ``result`` is a ``fastapply.edit.EditResult``."""
+
+    path: str
+    result: Any
+    seconds: float
+
+
+@dataclass(eq=False)
+class FileFailed(Message):
+    path: str
+    error: str
+
+
+@dataclass(eq=False)
+class GenerationDone(Message):
+    cancelled: bool
+
+
+@dataclass(eq=False)
+class ApplyDone(Message):
+    """``record`` is the ``fastapply.apply.ApplyRecord`` of the write (and commit)."""
+
+    record: Any
+
+
+@dataclass(eq=False)
+class ApplyFailed(Message):
+    error: str
+
+
+@dataclass(eq=False)
+class UndoDone(Message):
+    report: Any
+
+
+@dataclass(eq=False)
+class UndoFailed(Message):
+    error: str
+
+
+@dataclass(eq=False)
+class FilesListed(Message):
+    """The repository's files (``fastapply.repo.RepoFile``), listed by a worker."""
+
+    files: list[Any]
+
+
+@dataclass(eq=False)
+class FilesFailed(Message):
+    error: str

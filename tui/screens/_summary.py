@@ -1,0 +1,33 @@
+"""One-line descriptions of what an apply or an undo did, for notifications and result panels.
+
+Reads ``fastapply.apply.ApplyRecord`` and ``fastapply.undo.UndoReport`` by attribute only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def describe_apply(record: Any) -> str:
+    files = [f.path for f in getattr(record, "files", [])]
+    if not files:
+        return "nothing to write: no accepted hunk changes a file"
+    text = f"wrote {_plural(len(files), 'file')}: {', '.join(files)}"
+    commit = getattr(record, "commit", None)
+    if commit:
+        text += f" · committed {commit[:10]}"
+    return text + " · ctrl+z undoes"
+
+
+def describe_undo(report: Any) -> str:
+    status = getattr(report, "status", "")
+    if status == "undone":
+        restored = list(getattr(report, "restored", []))
+        return f"restored {_plural(len(restored), 'file')}: {', '.join(restored)}"
+    if status == "nothing":
+        return "nothing to undo"
+    return f"undo refused: {getattr(report, 'reason', '') or status}"

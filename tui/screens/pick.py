@@ -1,0 +1,197 @@
+"""The pick screen: choose the files to rewrite from a git-aware tree, a fuzzy finder or a glob.
+
+It lists the repository in a worker, keeps the selection in the session, and shows each selected
+file's size and token count (the model's tokenizer once loaded, an estimate from the size before).
+It does not generate anything: ``i`` moves on to the instruct screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from fastapply.tui._match import glob_filter
+from fastapply.tui.messages import FilesFailed, FilesListed
+from fastapply.tui.screens.finder import FinderScreen, GlobScreen
+from fastapply.tui.widgets.file_tree import FileTree, selectable
+from fastapply.tui.widgets.selected_list import SelectedList, SelectedRow, SelectedTable
+from fastapply.tui.widgets.status_bar import StatusBar
+
+BYTES_PER_TOKEN = 4  # rough size of a code token before the tokenizer is available
+
+
+class PickScreen(Screen[None]):
+    CSS_PATH = "pick.tcss"
+    BINDINGS = [
+        Binding("ctrl+p", "find", "find file"),
+        Binding("g", "glob", "glob add"),
+        Binding("i", "instruct", "instruct"),
+        Binding("c", "clear", "clear selection"),
+        Binding("r", "refresh", "refresh"),
+        Binding("tab", "app.focus_next", "switch pane", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, Any] = {}
+        self._tokens: dict[str, tuple[int, bool]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Horizontal(id="pick-body"):
+            with Vertical(id="pick-tree-pane"):
+                yield Label("repository", classes="section-title")
+                yield FileTree(id="file-tree")
+            with Vertical(id="pick-side"):
+                yield Label("selected", classes="section-title")
+                yield SelectedList(id="selected")
+        yield Footer()
+
+    @property
+    def session(self) -> Any:
+        return self.app.session  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "model_state", self._model_state_changed, init=False)
+        self.query_one(FileTree).focus()
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        # the selection may have been cleared by an apply while this screen was underneath
+        if self.files:
+            self.query_one(FileTree).set_selected(self.session.selected)
+            self._show_selected()
+
+    def action_refresh(self) -> None:
+        repo = getattr(self.app, "repo", None)
+        if repo is not None:
+            self._list_files(repo)
+
+    @work(thread=True, exclusive=True, group="list-files", exit_on_error=False)
+    def _list_files(self, repo: Any) -> None:
+        from fastapply.repo import list_files
+
+        try:
+            files = list_files(repo)
+        except Exception as exc:  # git failing must show as a notification
+            self.post_message(FilesFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(FilesListed(files))
+
+    def on_files_listed(self, message: FilesListed) -> None:
+        self.files = {f.path: f for f in message.files}
+        # a selected file that vanished or became unselectable is dropped
+        self.session.selected[:] = [
+            p for p in self.session.selected if p in self.files and selectable(self.files[p])
+        ]
+        self.query_one(FileTree).load(message.files, self.session.selected)
+        self._show_selected()
+
+    def on_files_failed(self, message: FilesFailed) -> None:
+        self.notify(message.error, title="could not list files", severity="error", timeout=10)
+
+    def _model_state_changed(self, state: str) -> None:
+        if state == "ready":
+            self._tokens = {p: v for p, v in self._tokens.items() if v[1]}
+            self._show_selected()
+
+    # -- selection -----------------------------------------------------------------------------
+
+    def toggle(self, path: str) -> None:
+        entry = self.files.get(path)
+        if entry is None:
+            return
+        if not selectable(entry):
+            why = "binary" if entry.binary else "too large"
+            self.notify(f"{path} is {why} and cannot be rewritten", severity="warning")
+            return
+        self.session.toggle(path)
+        self.query_one(FileTree).set_selected(self.session.selected)
+        self._show_selected()
+
+    @on(FileTree.Toggled)
+    def _tree_toggled(self, event: FileTree.Toggled) -> None:
+        self.toggle(event.path)
+
+    @on(SelectedTable.Removed)
+    def _removed(self, event: SelectedTable.Removed) -> None:
+        self.toggle(event.path)
+
+    def _token_count(self, path: str) -> tuple[int, bool]:
+        backend = getattr(self.app, "backend", None)
+        cached = self._tokens.get(path)
+        if cached is not None and (cached[1] or backend is None):
+            return cached
+        entry = self.files[path]
+        count: tuple[int, bool] = (max(1, entry.size // BYTES_PER_TOKEN), False)
+        if backend is not None:
+            try:
+                text = (self.session.repo_root / path).read_text(encoding="utf-8", errors="replace")
+                count = (int(backend.count_tokens(text)), True)
+            except (OSError, ValueError):
+                pass  # keep the estimate
+        self._tokens[path] = count
+        return count
+
+    def _show_selected(self) -> None:
+        rows = []
+        for path in self.session.selected:
+            if path in self.files:
+                tokens, exact = self._token_count(path)
+                rows.append(SelectedRow(path, self.files[path].size, tokens, exact))
+        backend = getattr(self.app, "backend", None)
+        max_context = getattr(backend, "max_context", None) if backend is not None else None
+        self.query_one(SelectedList).show(rows, max_context)
+
+    def selectable_paths(self) -> list[str]:
+        return [p for p, f in self.files.items() if selectable(f)]
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self.toggle(path)
+                self.query_one(FileTree).move_to(path)
+
+        self.app.push_screen(FinderScreen(self.selectable_paths()), chosen)
+
+    def action_glob(self) -> None:
+        def chosen(pattern: str | None) -> None:
+            if not pattern:
+                return
+            matches = glob_filter(pattern, self.selectable_paths())
+            added = self.session.add(matches)
+            self.query_one(FileTree).set_selected(self.session.selected)
+            self._show_selected()
+            self.notify(f"{pattern}: {len(matches)} match, {added} added")
+
+        self.app.push_screen(GlobScreen(), chosen)
+
+    def action_clear(self) -> None:
+        self.session.selected.clear()
+        self.query_one(FileTree).set_selected([])
+        self._show_selected()
+
+    def action_instruct(self) -> None:
+        if not self.session.selected:
+            self.notify("select at least one file first", severity="warning")
+            return
+        from fastapply.tui.screens.instruct import InstructScreen
+
+        self.app.push_screen(InstructScreen())
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        return [
+            ("Find file", "Fuzzy-find a file and toggle it", self.action_find),
+            ("Add files by glob", "Select every file matching a pattern", self.action_glob),
+            ("Clear selection", "Unselect every file", self.action_clear),
+            ("Write the instruction", "Go on to the instruction", self.action_instruct),
+        ]

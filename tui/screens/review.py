@@ -1,0 +1,196 @@
+"""The review screen: walk the hunks of each finished rewrite and accept or reject them.
+
+Decisions live in the session; the screen shows one file at a time in a ``DiffView`` (unified or
+side by side), counts accepted hunks, and warns with a banner when the file changed on disk since
+it was read. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
+for the previous screen cannot approve anything. It does not write files: enter opens the apply
+screen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from fastapply.tui.widgets.diff_view import DiffView
+from fastapply.tui.widgets.status_bar import StatusBar
+
+STALE_CHECK_SECONDS = 1.0
+
+
+class ReviewScreen(Screen[None]):
+    CSS_PATH = "review.tcss"
+    BINDINGS = [
+        Binding("n,j", "move(1)", "next hunk"),
+        Binding("p,k", "move(-1)", "prev hunk"),
+        Binding("space", "decide(True)", "accept hunk"),
+        Binding("x", "decide(False)", "reject hunk"),
+        Binding("a", "decide_file(True)", "accept file"),
+        Binding("d", "decide_file(False)", "reject file"),
+        Binding("A", "decide_all(True)", "accept all"),
+        Binding("D", "decide_all(False)", "reject all"),
+        Binding("right_square_bracket,tab", "file(1)", "next file"),
+        Binding("left_square_bracket,shift+tab", "file(-1)", "prev file"),
+        Binding("s", "toggle_split", "side by side"),
+        Binding("enter", "apply", "apply…"),
+        Binding("escape", "back", "back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.file_index = 0
+        self.split = False
+        self.opened_at = 0.0
+        self.stale: set[str] = set()
+
+    @property
+    def session(self) -> Any:
+        return self.app.session  # type: ignore[attr-defined]
+
+    @property
+    def results(self) -> list[Any]:
+        return self.session.reviewable()
+
+    @property
+    def result(self) -> Any:
+        return self.results[self.file_index]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Static("", id="review-header")
+        yield Static("", id="review-banner")
+        yield DiffView(id="diff")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.opened_at = time.monotonic()
+        await self._show_file()
+        self.set_interval(STALE_CHECK_SECONDS, self._check_stale)
+
+    def in_grace(self) -> bool:
+        grace: float = self.app.config.review_grace  # type: ignore[attr-defined]
+        return time.monotonic() - self.opened_at < grace
+
+    # -- display -------------------------------------------------------------------------------
+
+    async def _show_file(self) -> None:
+        result = self.result
+        await self.query_one(DiffView).show(result, self.session.decisions.get(result.path, {}), split=self.split)
+        self._check_stale()
+        self._refresh_header()
+
+    def _check_stale(self) -> None:
+        result = self.result
+        try:
+            changed = bool(result.changed_on_disk())
+        except OSError:
+            changed = True
+        self.stale.discard(result.path)
+        if changed:
+            self.stale.add(result.path)
+        banner = self.query_one("#review-banner", Static)
+        banner.set_class(changed, "-visible")
+        if changed:
+            banner.update(f"⚠ {result.path} changed on disk since it was read: applying it will be refused")
+
+    def _refresh_header(self) -> None:
+        view = self.query_one(DiffView)
+        result = self.result
+        accepted, total = self.session.counts(result.path)
+        all_accepted, all_total = self.session.counts()
+        header = Text(no_wrap=True, overflow="ellipsis")
+        header.append(f"file {self.file_index + 1}/{len(self.results)} ", style="bold")
+        header.append(result.path, style="bold")
+        header.append(f"  hunk {view.cursor + 1}/{view.hunk_count}")
+        header.append(f"  accepted {accepted}/{total}", style="green" if accepted else "")
+        header.append(f"  all {all_accepted}/{all_total}")
+        header.append("  side by side" if self.split else "  unified", style="dim")
+        self.query_one("#review-header", Static).update(header)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        if self.in_grace():
+            return
+        view = self.query_one(DiffView)
+        view.move_cursor(view.cursor + step)
+        self._refresh_header()
+
+    def action_decide(self, accepted: bool) -> None:
+        if self.in_grace():
+            return
+        view = self.query_one(DiffView)
+        if not view.hunk_count:
+            return
+        hunk = self.result.hunks[view.cursor]
+        self.session.decide(self.result.path, hunk.index, accepted)
+        view.set_decision(view.cursor, accepted)
+        view.move_cursor(view.cursor + 1)
+        self._refresh_header()
+
+    def action_decide_file(self, accepted: bool) -> None:
+        if self.in_grace():
+            return
+        self._decide_result(self.result, accepted)
+        view = self.query_one(DiffView)
+        for position in range(view.hunk_count):
+            view.set_decision(position, accepted)
+        self._refresh_header()
+
+    def action_decide_all(self, accepted: bool) -> None:
+        if self.in_grace():
+            return
+        for result in self.results:
+            self._decide_result(result, accepted)
+        view = self.query_one(DiffView)
+        for position in range(view.hunk_count):
+            view.set_decision(position, accepted)
+        self._refresh_header()
+
+    def _decide_result(self, result: Any, accepted: bool) -> None:
+        for hunk in result.hunks:
+            self.session.decide(result.path, hunk.index, accepted)
+
+    async def action_file(self, step: int) -> None:
+        if self.in_grace() or len(self.results) < 2:
+            return
+        self.file_index = (self.file_index + step) % len(self.results)
+        await self._show_file()
+
+    def action_toggle_split(self) -> None:
+        if self.in_grace():
+            return
+        self.split = not self.split
+        self.query_one(DiffView).set_split(self.split)
+        self._refresh_header()
+
+    def action_apply(self) -> None:
+        if self.in_grace():
+            return
+        accepted, _ = self.session.counts()
+        if not accepted:
+            self.notify("no hunk accepted yet (space accepts, a accepts the file)", severity="warning")
+            return
+        from fastapply.tui.screens.apply import ApplyScreen
+
+        self.app.push_screen(ApplyScreen())
+
+    def action_back(self) -> None:
+        if self.in_grace():
+            return
+        self.app.pop_screen()
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        return [
+            ("Accept all hunks", "Accept every hunk of every file", lambda: self.action_decide_all(True)),
+            ("Reject all hunks", "Reject every hunk of every file", lambda: self.action_decide_all(False)),
+            ("Toggle side by side", "Switch between unified and side-by-side diffs", self.action_toggle_split),
+            ("Apply accepted hunks", "Open the apply screen", self.action_apply),
+        ]
