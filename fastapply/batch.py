@@ -41,7 +41,11 @@ class Events:
 class RunOutcome:
     results: list[EditResult] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
-    record: ApplyRecord | None = None
+    session: ApplySession | None = None  # None when nothing was to be written
+
+    @property
+    def record(self) -> ApplyRecord | None:
+        return self.session.record if self.session is not None else None
 
 
 class LazyBackend:
@@ -74,7 +78,7 @@ def run_edits(
 ) -> RunOutcome:
     """Edit ``paths`` with ``instruction``; write the changed ones unless ``write`` is False.
 
-    The caller commits with ``outcome.record`` (see ``ApplySession.finish``) when it wants to.
+    The caller commits with ``outcome.session.finish(commit=True)`` when it wants to.
     """
     events = events or Events()
     options = options or EditOptions()
@@ -103,8 +107,7 @@ def run_edits(
         events.file_completed(result, written=written)
         if result.finish_reason == "cancelled":
             break
-    if session is not None:
-        outcome.record = session.record
+    outcome.session = session
     return outcome
 
 

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from fastapply import __version__
 from fastapply.engine.types import EngineError
@@ -53,6 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def apply_config_defaults(args: argparse.Namespace) -> None:
+    """Fill --model/--device/--dtype the command line left out from the project's config file.
+
+    The config (``fastapply.config.Config``) is kept on ``args.config`` for the subcommand.
+    Raises ``fastapply.config.ConfigError`` (exit 2) for an invalid file.
+    """
+    from fastapply.config import load_config
+
+    config = load_config(Path.cwd())
+    args.config = config
+    for key in ("model", "device", "dtype"):
+        if getattr(args, key, None) is None:
+            setattr(args, key, getattr(config, key))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -62,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["tui"])
     try:
+        apply_config_defaults(args)
         return int(args.handler(args))
     except KeyboardInterrupt:
         print("fastapply: interrupted", file=sys.stderr)
