@@ -75,18 +75,23 @@ class SourceFile:
     def encode(self, text: str) -> bytes:
         """``text`` (``\\n`` endings) as bytes in this file's style.
 
-        Lines the new text shares with the original keep their original ending (this is what
-        keeps a mixed-ending file mixed); new lines take the file's dominant ending. The final
+        In a mixed-ending file each line keeps the ending of the original line it corresponds to;
+        otherwise every line takes the file's one ending. The final
         newline follows the original: present if it was, absent if it was not.
         """
         lines = split_lines(text)
         old_lines = split_lines(self.text)
         endings = [self.dominant_newline] * len(lines)
         if self.newline == "mixed":
+            # Kept and rewritten lines keep the ending of the line they stand for; inserted lines
+            # take the ending of the line just before them.
             matcher = difflib.SequenceMatcher(None, old_lines, lines, autojunk=False)
-            for block in matcher.get_matching_blocks():
-                for k in range(block.size):
-                    endings[block.b + k] = self.line_endings[block.a + k]
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                for k in range(j2 - j1):
+                    if i2 > i1:
+                        endings[j1 + k] = self.line_endings[min(i1 + k, i2 - 1)]
+                    elif i1 > 0:
+                        endings[j1 + k] = self.line_endings[i1 - 1]
         out: list[str] = []
         for i, line in enumerate(lines):
             last = i == len(lines) - 1

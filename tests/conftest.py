@@ -170,13 +170,16 @@ def fake_backend() -> FakeBackend:
 
 @pytest.fixture
 def use_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], None]:
-    """``use_backend(backend)``: the CLI's model loading returns ``backend`` for this test."""
+    """``use_backend(backend)``: the CLI's model loading returns ``backend`` for this test.
+
+    ``use_backend.loads`` lists the (args, kwargs) of every load, to count loads and see options.
+    """
 
     def install(backend: object) -> None:
-        loads: list[str] = []
+        loads: list[tuple[tuple[object, ...], dict[str, object]]] = []
 
         def load(*args: object, **kwargs: object) -> object:
-            loads.append("load")
+            loads.append((args, kwargs))
             return backend
 
         monkeypatch.setattr("fastapply.cli_models.load_model", load)
