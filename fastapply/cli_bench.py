@@ -1,15 +1,110 @@
-"""`fastapply bench` (placeholder until implemented)."""
+"""``fastapply bench``: greedy vs prompt lookup vs speculative edits, side by side in one process."""
 
 from __future__ import annotations
 
 import argparse
+import io
+import sys
 
-from fastapply.errors import UsageError
+from fastapply.engine.types import METHODS
+from fastapply.errors import EXIT_OK, UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--cases", metavar="CASES.jsonl", help='edits: {"path","instruction","before","after"} per line')
+    source.add_argument("--from-git", metavar="RANGE", help="mine one-file commits of a git range (e.g. HEAD~200..HEAD)")
+    parser.add_argument("--repo", default=".", help="repository for --from-git (default: .)")
+    parser.add_argument("--min-lines", type=int, default=100, help="--from-git: smallest file (lines)")
+    parser.add_argument("--max-lines", type=int, default=400, help="--from-git: largest file (lines)")
+    parser.add_argument("--save-cases", metavar="FILE", help="write the cases used as JSONL")
+    parser.add_argument("--shape", help="random-weight model: tiny, qwen2.5-coder-1.5b, qwen2.5-coder-7b")
+    parser.add_argument("--replay", action="store_true", help="pin logits so greedy reproduces each case's after text")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
+    parser.add_argument("--limit", type=int, help="use at most N cases")
+    parser.add_argument("--output-format", choices=("text", "json"), default="text")
+
+
+def _methods(text: str) -> tuple:
+    names = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in names if m not in METHODS]
+    if unknown or not names:
+        raise UsageError(f"--methods: unknown method(s) {unknown}; choose from {','.join(METHODS)}")
+    return names
+
+
+def _load_cases(args: argparse.Namespace) -> list:
+    from fastapply.engine.bench_cases import load_cases, mine_git
+
+    try:
+        if args.cases:
+            cases = load_cases(args.cases)
+        elif args.from_git:
+            cases = mine_git(args.repo, args.from_git, min_lines=args.min_lines, max_lines=args.max_lines)
+        else:
+            raise UsageError("give --cases CASES.jsonl or --from-git RANGE")
+    except (OSError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    cases = cases[: args.limit] if args.limit else cases
+    if not cases:
+        raise UsageError("no bench cases (for --from-git: no one-file commits within the size limits)")
+    return cases
+
+
+def _engine(args: argparse.Namespace):
+    from fastapply.engine.api import Engine
+
+    if args.shape and args.model:
+        raise UsageError("give --model or --shape, not both")
+    if args.shape:
+        from fastapply.engine.shapes import build_shape
+
+        try:
+            return Engine(build_shape(args.shape, device=args.device, dtype=args.dtype))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    return Engine.load(args.model or "default", device=args.device, dtype=args.dtype)
+
+
+def render_text(report) -> str:
+    """The report as a rich table, rendered to plain text."""
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"{report.cases} case(s) | {report.model} | {report.device} | {report.dtype}"
+    if report.replay:
+        title += " | REPLAY: real forwards, logits pinned to each case's after text"
+    table = Table(title=title)
+    for column in ("method", "tokens", "forwards", "seconds", "tokens/s", "fwd/token", "acceptance", "identical"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for name, t in report.methods.items():
+        table.add_row(
+            name, str(t.tokens), str(t.forwards), f"{t.seconds:.2f}", f"{t.tokens_per_second:.1f}",
+            f"{t.forwards_per_token:.3f}", f"{t.acceptance:.3f}" if name == "speculative" else "-",
+            "yes" if t.identical_to_greedy else f"no ({t.cases - t.identical_cases}/{t.cases} differ)",
+        )
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(table)
+    for other in ("greedy", "prompt-lookup"):
+        if other in report.methods and "speculative" in report.methods:
+            console.print(f"speculative vs {other}: {report.speedup('speculative', other):.2f}x tokens/s")
+    return console.export_text()
 
 
 def main(args: argparse.Namespace) -> int:
-    raise UsageError("'bench' is not implemented yet")
+    methods = _methods(args.methods)
+    cases = _load_cases(args)
+    if args.save_cases:
+        with open(args.save_cases, "w", encoding="utf-8") as handle:
+            handle.writelines(case.to_json() + "\n" for case in cases)
+    engine = _engine(args)
+    from fastapply.engine.bench import run_bench
+
+    def progress(index: int, method: str, result) -> None:
+        s = result.stats
+        print(f"[{index + 1}/{len(cases)}] {method:<13} {s.tokens:>6} tok {s.forwards:>6} fwd "
+              f"{s.tokens_per_second:>9.1f} tok/s {s.finish_reason}", file=sys.stderr)
+
+    report = run_bench(engine, cases, methods, replay=args.replay, on_case=progress)
+    print(report.to_json() if args.output_format == "json" else render_text(report))
+    return EXIT_OK

@@ -1,0 +1,153 @@
+"""Side-by-side bench: plain greedy, transformers' prompt lookup and speculative edits.
+
+One process, one model, the same cases for every method, timed after a warm-up. Greedy always
+runs, because it is the reference output the other methods must reproduce token for token.
+Figures are ratios measured in the same run; nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+from fastapply.engine.api import Engine
+from fastapply.engine.bench_cases import BenchCase
+from fastapply.engine.prompt import target_ids
+from fastapply.engine.replay import pinned_logits
+from fastapply.engine.types import METHODS, GenerationRequest, GenerationResult, Method
+
+
+@dataclass(slots=True)
+class MethodTotals:
+    tokens: int = 0
+    forwards: int = 0
+    seconds: float = 0.0
+    draft_proposed: int = 0
+    draft_accepted: int = 0
+    identical_cases: int = 0
+    cases: int = 0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+    @property
+    def forwards_per_token(self) -> float:
+        return self.forwards / self.tokens if self.tokens else 0.0
+
+    @property
+    def acceptance(self) -> float:
+        return self.draft_accepted / self.draft_proposed if self.draft_proposed else 0.0
+
+    @property
+    def identical_to_greedy(self) -> bool:
+        return self.identical_cases == self.cases
+
+    def add(self, result: GenerationResult, identical: bool) -> None:
+        s = result.stats
+        self.tokens += s.tokens
+        self.forwards += s.forwards
+        self.seconds += s.seconds
+        self.draft_proposed += s.draft_proposed
+        self.draft_accepted += s.draft_accepted
+        self.identical_cases += int(identical)
+        self.cases += 1
+
+
+@dataclass(slots=True)
+class BenchReport:
+    cases: int
+    model: str
+    device: str
+    dtype: str
+    replay: bool
+    methods: dict[str, MethodTotals] = field(default_factory=dict)
+
+    def speedup(self, method: str, baseline: str) -> float:
+        a, b = self.methods.get(method), self.methods.get(baseline)
+        if not a or not b or not b.tokens_per_second:
+            return 0.0
+        return a.tokens_per_second / b.tokens_per_second
+
+    def to_dict(self) -> dict:
+        return {
+            "cases": self.cases,
+            "model": self.model,
+            "device": self.device,
+            "dtype": self.dtype,
+            "replay": self.replay,
+            "methods": {
+                name: {
+                    "tokens": t.tokens,
+                    "forwards": t.forwards,
+                    "seconds": round(t.seconds, 6),
+                    "tokens_per_second": round(t.tokens_per_second, 3),
+                    "identical_to_greedy": t.identical_to_greedy,
+                }
+                for name, t in self.methods.items()
+            },
+            "speedup": {
+                "speculative_vs_greedy": round(self.speedup("speculative", "greedy"), 3),
+                "speculative_vs_prompt_lookup": round(self.speedup("speculative", "prompt-lookup"), 3),
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _fill_token(engine: Engine) -> int:
+    tok = engine.tokenizer
+    return int(tok.eos_token_id if tok.eos_token_id is not None else 0)
+
+
+def run_case(
+    engine: Engine, case: BenchCase, method: Method, *, replay: bool, max_new_tokens: int | None = None
+) -> GenerationResult:
+    """One case with one method; under replay the model's logits are pinned to ``case.after``."""
+    request = GenerationRequest(
+        code=case.before, instruction=case.instruction, path=case.path, method=method
+    )
+    prompt = engine.prompt(request)
+    pin = nullcontext()
+    if replay:
+        target = target_ids(engine.tokenizer, case.after)
+        request.max_new_tokens = max_new_tokens or len(target) + 16
+        pin = pinned_logits(engine.loaded.model, len(prompt.ids), target, _fill_token(engine))
+    elif max_new_tokens:
+        request.max_new_tokens = max_new_tokens
+    with pin:
+        return engine.generate(request, prompt)
+
+
+def run_bench(
+    engine: Engine,
+    cases: list[BenchCase],
+    methods: tuple[Method, ...] = METHODS,
+    *,
+    replay: bool = False,
+    on_case: Callable[[int, str, GenerationResult], None] | None = None,
+) -> BenchReport:
+    """Run every case with every method (greedy first, as the reference)."""
+    if not cases:
+        raise ValueError("no bench cases")
+    order: list[Method] = ["greedy", *[m for m in METHODS if m in methods and m != "greedy"]]
+    report = BenchReport(
+        cases=len(cases), model=engine.name, device=engine.device, dtype=engine.dtype, replay=replay
+    )
+    engine.draft_config()  # measure the draft cap before any timing
+    for method in order:  # warm-up: first-call costs stay out of the figures
+        run_case(engine, cases[0], method, replay=replay, max_new_tokens=8)
+    report.methods = {m: MethodTotals() for m in order}
+    for index, case in enumerate(cases):
+        reference: list[int] | None = None
+        for method in order:
+            result = run_case(engine, case, method, replay=replay)
+            if method == "greedy":
+                reference = result.token_ids
+            report.methods[method].add(result, result.token_ids == reference)
+            if on_case is not None:
+                on_case(index, method, result)
+    return report

@@ -1,0 +1,184 @@
+"""Decoding loops: plain greedy, speculative edits, and transformers' prompt lookup for comparison.
+
+Each loop prefills the prompt, then pushes accepted tokens into a ``TokenStream`` until it says
+stop. Greedy runs one token per forward. Speculative edits feeds the pending token plus a draft in
+one forward, accepts the longest prefix that greedy would have produced, takes the model's own
+token at the first mismatch, and rolls the KV cache back to what was accepted; the output is the
+greedy output. Prompt lookup is transformers' own ``generate(prompt_lookup_num_tokens=...)``.
+
+This module knows models, caches and tensors; not files, prompts' wording or git.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from fastapply.engine.drafter import DraftConfig, Drafter
+from fastapply.engine.prompt import Prompt
+from fastapply.engine.stream import TokenStream
+from fastapply.engine.types import GenerationStats
+from fastapply.kernels.verify import verify
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class ModelSession:
+    """One generation's model state: the KV cache and forwards that append to it."""
+
+    def __init__(self, model: Any, device: torch.device) -> None:
+        from transformers import DynamicCache
+
+        self.model = model
+        self.device = device
+        self.cache = DynamicCache(config=model.config)
+        self._keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
+        self.forwards = 0
+
+    @property
+    def length(self) -> int:
+        return self.cache.get_seq_length()
+
+    @torch.inference_mode()
+    def forward(self, ids: list[int], keep: int | None = None) -> torch.Tensor:
+        """Run ``ids`` after the cached context; logits ``[keep or len(ids), vocab]``."""
+        keep = len(ids) if keep is None else keep
+        kwargs: dict[str, Any] = {"past_key_values": self.cache, "use_cache": True}
+        if self._keep_arg:
+            kwargs["logits_to_keep"] = keep
+        input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)
+        logits = self.model(input_ids=input_ids, **kwargs).logits[0]
+        return logits[-keep:]
+
+    def prefill(self, ids: list[int]) -> int:
+        """Feed the whole prompt; returns the first generated token."""
+        return int(self.forward(ids, keep=1)[-1].argmax())
+
+    def step(self, ids: list[int]) -> torch.Tensor:
+        self.forwards += 1
+        return self.forward(ids)
+
+    def rollback(self, length: int) -> None:
+        """Forget every cached position from ``length`` on."""
+        # A negative count removes that many from the end, in every transformers 5.x release.
+        drop = self.length - length
+        if drop > 0:
+            self.cache.crop(-drop)
+
+
+@dataclass(slots=True)
+class DecodeContext:
+    model: Any
+    tokenizer: Any
+    device: torch.device
+    prompt: Prompt
+    stream: TokenStream
+    stats: GenerationStats
+    cancel: threading.Event | None
+
+
+def _prefill(ctx: DecodeContext, start: float) -> tuple[ModelSession, int]:
+    session = ModelSession(ctx.model, ctx.device)
+    first = session.prefill(ctx.prompt.ids)
+    _sync(ctx.device)
+    ctx.stats.prompt_tokens = len(ctx.prompt.ids)
+    ctx.stats.prefill_seconds = time.perf_counter() - start
+    ctx.stream.push([first])
+    ctx.stats.time_to_first_token = time.perf_counter() - start
+    return session, first
+
+
+def _cancelled(ctx: DecodeContext) -> bool:
+    if ctx.cancel is not None and ctx.cancel.is_set():
+        ctx.stream.finish("cancelled")
+        return True
+    return False
+
+
+def decode_greedy(ctx: DecodeContext) -> None:
+    """One token per forward: the reference output every other method must reproduce."""
+    start = time.perf_counter()
+    session, pending = _prefill(ctx, start)
+    while not ctx.stream.done and not _cancelled(ctx):
+        pending = int(session.step([pending])[-1].argmax())
+        ctx.stream.push([pending])
+    ctx.stats.forwards = session.forwards
+
+
+def decode_speculative(ctx: DecodeContext, config: DraftConfig) -> None:
+    """Speculative edits: draft from the original file, verify in one forward, keep the prefix."""
+    start = time.perf_counter()
+    original = ctx.prompt.original_ids + ctx.prompt.tail_ids
+    rest = ctx.prompt.ids[: ctx.prompt.code_start] + ctx.prompt.ids[ctx.prompt.code_end :]
+    drafter = Drafter(original, rest, config)
+    session, pending = _prefill(ctx, start)
+    drafter.start(pending)
+    while not ctx.stream.done and not _cancelled(ctx):
+        # The budget counts the model's own token after the draft too.
+        draft = drafter.draft(ctx.stream.ids)[: max(0, ctx.stream.room - 1)]
+        kept = session.length + 1
+        logits = session.step([pending, *draft])
+        accepted, pending = verify(logits, torch.tensor(draft, dtype=torch.long, device=ctx.device)).tolist()
+        ctx.stats.draft_proposed += len(draft)
+        ctx.stats.draft_accepted += accepted
+        session.rollback(kept + accepted)
+        drafter.update(draft, accepted, pending)
+        ctx.stream.push([*draft[:accepted], pending])
+    ctx.stats.forwards = session.forwards
+
+
+class _CancelCriteria:
+    """Stops transformers' generate when the caller cancels."""
+
+    def __init__(self, cancel: threading.Event | None) -> None:
+        self.cancel = cancel
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        stop = self.cancel is not None and self.cancel.is_set()
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+
+def decode_prompt_lookup(ctx: DecodeContext, num_tokens: int = 10) -> None:
+    """transformers' prompt lookup decoding, counted and streamed like the other methods."""
+    from transformers import GenerationConfig, StoppingCriteriaList
+
+    calls = [0]
+    handle = ctx.model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    start = time.perf_counter()
+    input_ids = torch.tensor([ctx.prompt.ids], dtype=torch.long, device=ctx.device)
+    config = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=ctx.stream.max_new_tokens,
+        prompt_lookup_num_tokens=num_tokens,
+        eos_token_id=sorted(ctx.prompt.stop_ids),
+        pad_token_id=ctx.tokenizer.pad_token_id or min(ctx.prompt.stop_ids, default=0),
+    )
+    extra: dict[str, Any] = {}
+    if len(ctx.prompt.tail_ids) > 1:  # the close marker is several tokens: stop on its text
+        extra = {"stop_strings": [ctx.prompt.stop_text], "tokenizer": ctx.tokenizer}
+    try:
+        with torch.inference_mode():
+            out = ctx.model.generate(
+                input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                generation_config=config,
+                stopping_criteria=StoppingCriteriaList([_CancelCriteria(ctx.cancel)]),
+                **extra,
+            )
+    finally:
+        handle.remove()
+    _sync(ctx.device)
+    ctx.stats.prompt_tokens = len(ctx.prompt.ids)
+    ctx.stats.time_to_first_token = time.perf_counter() - start
+    ctx.stream.push(out[0, len(ctx.prompt.ids) :].tolist())
+    ctx.stats.forwards = max(0, calls[0] - 1)  # the first call is the prefill
+    if not ctx.stream.done:
+        ctx.stream.finish("cancelled" if _cancelled(ctx) else "length")

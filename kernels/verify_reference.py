@@ -1,0 +1,23 @@
+"""Greedy verification in plain PyTorch: the reference every kernel is tested against."""
+
+from __future__ import annotations
+
+import torch
+
+
+def verify_reference(logits: torch.Tensor, draft: torch.Tensor) -> torch.Tensor:
+    """Accept the longest draft prefix that greedy decoding would have produced.
+
+    Args:
+        logits: ``[w, vocab]``: row ``i`` predicts the token after input position ``i``; the
+            inputs were the pending token followed by the draft.
+        draft: ``[w - 1]`` int64: the proposed tokens.
+
+    Returns:
+        ``[2]`` int64 on the logits' device: the number of accepted draft tokens ``n``, and the
+        model's own token at position ``n`` (the next token after the accepted prefix).
+    """
+    preds = logits.argmax(dim=-1)  # [w]
+    matches = (preds[:-1] == draft).to(torch.int64)  # [w - 1]
+    accepted = torch.cumprod(matches, dim=0).sum() if draft.numel() else preds.new_zeros(())
+    return torch.stack([accepted, preds[accepted]])
