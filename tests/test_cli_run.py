@@ -1,0 +1,201 @@
+"""`fastapply run`: exit codes, messages, output formats, and untouched bytes on every refusal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TESTS_DIR, FakeBackend, git, make_repo, rename_rewrite
+from fastapply.cli import main as cli_main
+from fastapply.engine.types import EngineError, GenerationRequest, GenerationResult
+from fastapply.repo import TRAILER
+
+RENAME = "Rename the function add to plus."
+CODE = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_repo(tmp_path / "repo", {"a.py": CODE, "b.py": CODE, "pkg/c.py": CODE, "notes.txt": "add\n", ".gitignore": "build/\n"})
+    (root / "build").mkdir()
+    (root / "build" / "gen.py").write_text(CODE)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def backend(use_backend) -> FakeBackend:
+    fake = FakeBackend(rewrite=rename_rewrite)
+    use_backend(fake)
+    return fake
+
+
+def run(*argv: str) -> int:
+    return cli_main(["run", *argv])
+
+
+def test_run_writes_by_default_and_loads_the_model_once(repo: Path, backend: FakeBackend, use_backend, capsys) -> None:
+    assert run("a.py", "b.py", "-m", RENAME) == 0
+    assert (repo / "a.py").read_text() == CODE.replace("add", "plus")
+    assert (repo / "b.py").read_text() == CODE.replace("add", "plus")
+    assert len(use_backend.loads) == 1 and len(backend.requests) == 2
+    out = capsys.readouterr().out
+    assert "a.py: changed (written)" in out and "2 written" in out
+
+
+def test_check_never_writes_prints_the_diff_and_exits_1(repo: Path, backend: FakeBackend, capsys) -> None:
+    assert run("a.py", "-m", RENAME, "--check") == 1
+    out = capsys.readouterr().out
+    assert "-def add(a, b):" in out and "+def plus(a, b):" in out
+    assert (repo / "a.py").read_text() == CODE
+    assert run("a.py", "-m", "Rename the function nothing to else.", "--check") == 0
+
+
+def test_json_output_is_one_object_with_the_documented_fields(repo: Path, backend: FakeBackend, capsys) -> None:
+    assert run("a.py", "notes.txt", "-m", RENAME, "--output-format", "json", "--check") == 1
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"files", "summary"}
+    record = data["files"][0]
+    for key in ("path", "status", "reason", "diff", "before_sha256", "after_sha256", "tokens", "forwards", "seconds", "tokens_per_second"):
+        assert key in record
+    assert [f["status"] for f in data["files"]] == ["changed", "changed"]
+    assert data["summary"]["changed"] == 2 and data["summary"]["exit_code"] == 1
+
+
+def test_jsonl_streams_events_in_order(repo: Path, backend: FakeBackend, capsys) -> None:
+    assert run("a.py", "b.py", "-m", RENAME, "--output-format", "jsonl") == 0
+    events = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines()]
+    assert events == ["run.started", "file.started", "file.completed", "file.started", "file.completed", "run.completed"]
+
+
+def test_globs_expand_recursively_and_skip_ignored_files(repo: Path, backend: FakeBackend) -> None:
+    assert run("**/*.py", "-m", RENAME) == 0
+    assert "plus" in (repo / "pkg" / "c.py").read_text()
+    assert (repo / "build" / "gen.py").read_text() == CODE
+
+
+def test_works_from_a_subdirectory(repo: Path, backend: FakeBackend, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(repo / "pkg")
+    assert run("c.py", "-m", RENAME) == 0
+    assert "pkg/c.py: changed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.py"], "missing.py: no such file"),
+        (["*.rs"], "*.rs: no file matches"),
+        (["a.py", "--max-new-tokens", "0"], "must be positive"),
+    ],
+)
+def test_usage_errors_exit_2_and_touch_nothing(repo: Path, backend: FakeBackend, use_backend, capsys, args, message) -> None:
+    assert run(*args, "-m", RENAME) == 2
+    assert message in capsys.readouterr().err
+    assert (repo / "a.py").read_text() == CODE and use_backend.loads == []
+
+
+def test_refusals_exit_3_and_load_no_model_when_nothing_is_editable(tmp_path: Path, repo: Path, backend, use_backend, capsys) -> None:
+    (tmp_path / "outside.py").write_text(CODE)
+    (repo / "blob.bin").write_bytes(b"add\0\0")
+    assert run("../outside.py", "blob.bin", ".git/HEAD", "-m", RENAME) == 3
+    out = capsys.readouterr().out
+    assert "outside the repository" in out and "binary file" in out and ".git/" in out
+    assert use_backend.loads == []
+    assert (tmp_path / "outside.py").read_text() == CODE
+
+
+def test_a_refused_file_does_not_stop_the_others(tmp_path: Path, repo: Path, backend) -> None:
+    (tmp_path / "outside.py").write_text(CODE)
+    assert run("../outside.py", "a.py", "-m", RENAME) == 3
+    assert "plus" in (repo / "a.py").read_text()
+
+
+def test_cut_off_output_exits_4_and_writes_nothing(repo: Path, use_backend, capsys) -> None:
+    use_backend(FakeBackend(rewrite=rename_rewrite, finish_reason="length"))
+    assert run("a.py", "-m", RENAME, "--max-new-tokens", "3") == 4
+    assert "token limit" in capsys.readouterr().out
+    assert (repo / "a.py").read_text() == CODE
+
+
+def test_max_new_tokens_reaches_the_backend(repo: Path, backend: FakeBackend) -> None:
+    run("a.py", "-m", RENAME, "--max-new-tokens", "77")
+    assert backend.requests[0].max_new_tokens == 77
+
+
+def test_model_load_failure_exits_4(repo: Path, monkeypatch, capsys) -> None:
+    def broken(*args, **kwargs):
+        raise EngineError("no weights at /nowhere")
+
+    monkeypatch.setattr("fastapply.cli_models.load_model", broken)
+    assert run("a.py", "-m", RENAME) == 4
+    assert "no weights at /nowhere" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130_and_keeps_what_was_already_written_undoable(repo: Path, use_backend) -> None:
+    class Interrupting(FakeBackend):
+        def generate(self, request: GenerationRequest) -> GenerationResult:
+            if request.path == "b.py":
+                raise KeyboardInterrupt
+            return super().generate(request)
+
+    use_backend(Interrupting(rewrite=rename_rewrite))
+    assert run("a.py", "b.py", "-m", RENAME) == 130
+    assert "plus" in (repo / "a.py").read_text() and (repo / "b.py").read_text() == CODE
+    assert cli_main(["undo"]) == 0
+    assert (repo / "a.py").read_text() == CODE
+
+
+def test_commit_makes_one_commit_with_the_trailer(repo: Path, backend) -> None:
+    assert run("a.py", "b.py", "-m", RENAME, "--commit") == 0
+    assert TRAILER in git(repo, "log", "-1", "--format=%B")
+    assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == ["a.py", "b.py"]
+
+
+def test_commit_with_index_lock_held_is_refused_before_the_model_loads(repo: Path, backend, use_backend, capsys) -> None:
+    (repo / ".git" / "index.lock").write_text("")
+    assert run("a.py", "-m", RENAME, "--commit") == 3
+    assert "index.lock" in capsys.readouterr().err
+    assert (repo / "a.py").read_text() == CODE and use_backend.loads == []
+
+
+def _subprocess(repo: Path, *args: str, backend: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
+    if backend:
+        env["FASTAPPLY_BACKEND"] = "conftest:rename_backend"
+    else:
+        env.pop("FASTAPPLY_BACKEND", None)
+    return subprocess.run(["fastapply", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_console_script_exit_codes(tmp_path: Path, repo: Path) -> None:
+    done = _subprocess(repo, "run", "a.py")
+    assert done.returncode == 2 and "-m" in done.stderr
+    (tmp_path / "outside.py").write_text(CODE)
+    done = _subprocess(repo, "run", "../outside.py", "-m", RENAME)
+    assert done.returncode == 3 and "outside the repository" in done.stdout
+    done = _subprocess(repo, "run", "a.py", "-m", RENAME, "--check")
+    assert done.returncode == 1 and (repo / "a.py").read_text() == CODE
+    done = _subprocess(repo, "run", "a.py", "-m", RENAME)
+    assert done.returncode == 0 and "plus" in (repo / "a.py").read_text()
+
+
+def test_console_script_reports_a_missing_model_with_exit_4(tmp_path: Path, repo: Path) -> None:
+    pytest.importorskip("fastapply.engine.api")
+    done = _subprocess(repo, "run", "--model", str(tmp_path / "no-such-model"), "a.py", "-m", RENAME, backend=False)
+    assert done.returncode == 4, done.stderr
+    assert (repo / "a.py").read_text() == CODE
+
+
+def test_the_core_cli_modules_do_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys, fastapply.cli, fastapply.cli_run, fastapply.cli_batch, fastapply.cli_hook, fastapply.cli_undo;"
+        "fastapply.cli.build_parser();"
+        "print(sorted(m for m in ('torch', 'transformers', 'textual') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
