@@ -29,18 +29,18 @@ class ReviewScreen(Screen[None]):
     CSS_PATH = "review.tcss"
     BINDINGS = [
         Binding("n,j", "move(1)", "next hunk"),
-        Binding("p,k", "move(-1)", "prev hunk"),
+        Binding("p,k", "move(-1)", "prev hunk", show=False),
         Binding("space", "decide(True)", "accept hunk"),
         Binding("x", "decide(False)", "reject hunk"),
         Binding("a", "decide_file(True)", "accept file"),
-        Binding("d", "decide_file(False)", "reject file"),
-        Binding("A", "decide_all(True)", "accept all"),
-        Binding("D", "decide_all(False)", "reject all"),
-        Binding("right_square_bracket,tab", "file(1)", "next file"),
-        Binding("left_square_bracket,shift+tab", "file(-1)", "prev file"),
+        Binding("d", "decide_file(False)", "reject file", show=False),
+        Binding("A", "decide_all(True)", "accept all", show=False),
+        Binding("D", "decide_all(False)", "reject all", show=False),
+        Binding("right_square_bracket,tab", "file(1)", "next file", show=False),
+        Binding("left_square_bracket,shift+tab", "file(-1)", "prev file", show=False),
         Binding("s", "toggle_split", "side by side"),
         Binding("enter", "apply", "apply…"),
-        Binding("escape", "back", "back"),
+        Binding("escape", "back", "back", show=False),
     ]
 
     def __init__(self) -> None:

@@ -8,6 +8,8 @@ a green or red background that works in light and dark themes. Pure Rich: no Tex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatch
+from functools import lru_cache
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -52,9 +54,25 @@ def colours(dark: bool) -> DiffColours:
     return DARK if dark else LIGHT
 
 
+@lru_cache(maxsize=256)
+def lexer_name(path: str) -> str:
+    """The pygments alias for ``path``'s file name, or ``text``.
+
+    Reads pygments' built-in lexer table directly: the public lookup scans installed plugins
+    through package metadata, which costs most of a second the first time a diff is shown.
+    """
+    from pygments.lexers._mapping import LEXERS
+
+    name = path.rsplit("/", 1)[-1]
+    for _module, _name, aliases, patterns, _mimes in LEXERS.values():
+        if aliases and any(fnmatch(name, pattern) for pattern in patterns):
+            return str(aliases[0])
+    return "text"
+
+
 def highlight_lines(code: str, path: str, dark: bool) -> list[Text]:
     """``code`` highlighted for ``path``'s language, one ``Text`` per line, without backgrounds."""
-    lexer = Syntax.guess_lexer(path, code)
+    lexer = lexer_name(path)
     syntax = Syntax(code, lexer, theme=colours(dark).theme, background_color="default")
     highlighted = syntax.highlight(code)
     plain = Text(highlighted.plain)

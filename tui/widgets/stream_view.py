@@ -21,5 +21,8 @@ class StreamView(Log):
         self.write(text, scroll_end=True)
 
     def append(self, text: str) -> None:
-        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        # the scroll target, not the position: a scroll-up animation in flight means "stay"
+        follow = self.max_scroll_y == 0 or (
+            self.scroll_target_y >= self.max_scroll_y - 0.5 and self.is_vertical_scroll_end
+        )
         self.write(text, scroll_end=follow)
