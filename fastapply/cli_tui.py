@@ -1,15 +1,48 @@
-"""`fastapply tui` (placeholder until implemented)."""
+"""`fastapply` / `fastapply tui [PATH]`: open the terminal app in the repository holding PATH.
+
+Checks the repository and the configuration before the screen takes over (so a usage error is a
+plain message and exit 2), then hands off to ``fastapply.tui``. The model is not loaded here: the
+app loads it in the background while the picker is already usable. Textual is imported only when
+this subcommand runs, so ``import fastapply`` stays light.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from fastapply.errors import UsageError
+from fastapply.errors import EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("path", nargs="?", default=".", help="a directory inside the repository (default: .)")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=None, help="cap on generated tokens per file"
+    )
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not remember instructions between runs"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    raise UsageError("'tui' is not implemented yet")
+    from fastapply.config import load_config
+    from fastapply.repo import find_repo
+
+    repo = find_repo(Path(args.path))  # UsageError (exit 2) outside a repository
+    config = load_config(repo.root)
+    from fastapply.tui.app import create_app
+    from fastapply.tui.config import AppConfig
+
+    history = None if args.no_history else repo.git_dir / "fastapply" / "tui-history.jsonl"
+    app = create_app(
+        AppConfig(
+            path=repo.root,
+            model=getattr(args, "model", None) or config.model or "default",
+            device=getattr(args, "device", None) or config.device,
+            dtype=getattr(args, "dtype", None) or config.dtype,
+            history_path=history,
+            max_new_tokens=args.max_new_tokens or config.max_new_tokens,
+        )
+    )
+    code = app.run()
+    return EXIT_OK if code is None else int(code)

@@ -8,17 +8,25 @@ review, and what ends up on disk.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
-from tui_fakes import FakeBackend, git, make_demo_repo
+from tui_fakes import (
+    FakeBackend,
+    build,
+    generate,
+    git,
+    instruct,
+    make_demo_repo,
+    ready_picker,
+    review,
+    select,
+    wait_for,
+)
 
 from fastapply.diff import merge_hunks
-from fastapply.tui.app import FastApplyApp, create_app
+from fastapply.tui.app import create_app
 from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.generate import GenerateScreen
 from fastapply.tui.screens.help import HelpScreen, key_sections
@@ -34,71 +42,6 @@ from fastapply.tui.widgets.stream_view import StreamView
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return make_demo_repo(tmp_path / "demo")
-
-
-def build(repo: Path, backend: Any = None, **overrides: Any) -> FastApplyApp:
-    fake = backend if backend is not None else FakeBackend()
-    overrides.setdefault("review_grace", 0.0)
-    return create_app(path=repo, backend_loader=lambda: fake, **overrides)
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-async def ready_picker(pilot: Pilot[Any], *, model: bool = True) -> PickScreen:
-    app: Any = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and bool(app.screen.files))
-    if model:
-        await wait_for(pilot, lambda: app.model_state != "loading")
-    return app.screen
-
-
-async def select(pilot: Pilot[Any], *paths: str, model: bool = True) -> None:
-    screen = await ready_picker(pilot, model=model)
-    tree = screen.query_one(FileTree)
-    tree.focus()
-    for path in paths:
-
-        def on_path(path: str = path) -> bool:
-            node = tree.cursor_node
-            if node is not None and node.data is not None and node.data.path == path:
-                return True
-            tree.move_to(path)  # the tree lays out its lines lazily: retry until it lands
-            return False
-
-        await wait_for(pilot, on_path)
-        await pilot.press("space")
-    await pilot.pause()
-
-
-async def instruct(pilot: Pilot[Any], text: str) -> GenerateScreen:
-    app: Any = pilot.app
-    await pilot.press("i")
-    await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
-    app.screen.query_one(PromptInput).load_text(text)  # typing itself is tested on its own
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, GenerateScreen))
-    return app.screen
-
-
-async def generate(pilot: Pilot[Any], *paths: str, text: str = "rename foo") -> GenerateScreen:
-    await select(pilot, *paths)
-    screen = await instruct(pilot, text)
-    await wait_for(pilot, lambda: screen.finished)
-    return screen
-
-
-async def review(pilot: Pilot[Any]) -> ReviewScreen:
-    app: Any = pilot.app
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
-    await pilot.pause()
-    return app.screen
 
 
 # -- pick ------------------------------------------------------------------------------------

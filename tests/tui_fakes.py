@@ -1,4 +1,5 @@
-"""Fakes for the TUI tests: a backend that streams a deterministic rewrite, and a tiny repository.
+"""Fakes and Pilot helpers for the TUI tests: a backend that streams a deterministic rewrite, a
+tiny repository, and the steps (select, instruct, generate, review) the tests share.
 
 The fake backend replaces one word with another and streams the result in fixed-size chunks
 through ``request.on_text``; it can sleep between chunks, pause at a chunk until released (for
@@ -11,9 +12,20 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats
+from fastapply.tui.app import FastApplyApp, create_app
+from fastapply.tui.screens.generate import GenerateScreen
+from fastapply.tui.screens.instruct import InstructScreen
+from fastapply.tui.screens.pick import PickScreen
+from fastapply.tui.screens.review import ReviewScreen
+from fastapply.tui.widgets.file_tree import FileTree
+from fastapply.tui.widgets.prompt_input import PromptInput
 
 DEMO_FILES: dict[str, str] = {
     "README.md": "# demo\n\nA tiny repository for the TUI tests.\n",
@@ -160,3 +172,71 @@ class TickingClock:
         with self._lock:
             self.now += self.step
             return self.now
+
+
+# -- Pilot helpers ---------------------------------------------------------------------------
+
+
+def build(repo: Path, backend: Any = None, **overrides: Any) -> FastApplyApp:
+    fake = backend if backend is not None else FakeBackend()
+    overrides.setdefault("review_grace", 0.0)
+    return create_app(path=repo, backend_loader=lambda: fake, **overrides)
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+async def ready_picker(pilot: Pilot[Any], *, model: bool = True) -> PickScreen:
+    app: Any = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and bool(app.screen.files))
+    if model:
+        await wait_for(pilot, lambda: app.model_state != "loading")
+    return app.screen
+
+
+async def select(pilot: Pilot[Any], *paths: str, model: bool = True) -> None:
+    screen = await ready_picker(pilot, model=model)
+    tree = screen.query_one(FileTree)
+    tree.focus()
+    for path in paths:
+
+        def on_path(path: str = path) -> bool:
+            node = tree.cursor_node
+            if node is not None and node.data is not None and node.data.path == path:
+                return True
+            tree.move_to(path)  # the tree lays out its lines lazily: retry until it lands
+            return False
+
+        await wait_for(pilot, on_path)
+        await pilot.press("space")
+    await pilot.pause()
+
+
+async def instruct(pilot: Pilot[Any], text: str) -> GenerateScreen:
+    app: Any = pilot.app
+    await pilot.press("i")
+    await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
+    app.screen.query_one(PromptInput).load_text(text)  # typing itself is tested on its own
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, GenerateScreen))
+    return app.screen
+
+
+async def generate(pilot: Pilot[Any], *paths: str, text: str = "rename foo") -> GenerateScreen:
+    await select(pilot, *paths)
+    screen = await instruct(pilot, text)
+    await wait_for(pilot, lambda: screen.finished)
+    return screen
+
+
+async def review(pilot: Pilot[Any]) -> ReviewScreen:
+    app: Any = pilot.app
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
+    await pilot.pause()
+    return app.screen

@@ -1,0 +1,88 @@
+"""SVG snapshots of the picker, a stream in progress, and both diff layouts at 80x24 and 120x40.
+
+Deterministic by construction: a fixed repository in a directory named ``demo``, the fake
+backend with fixed stats, a ticking fake clock for live rates, a stream held at a fixed chunk,
+and no text cursor on screen. Update with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+after checking the new SVGs by eye.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from tui_fakes import (
+    FakeBackend,
+    TickingClock,
+    build,
+    generate,
+    instruct,
+    make_demo_repo,
+    review,
+    select,
+    wait_for,
+)
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_demo_repo(tmp_path / "demo")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_picker(snap_compare: Any, repo: Path, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await select(pilot, "src/app.py", "docs/notes.txt")
+
+    assert snap_compare(build(repo), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_streaming(snap_compare: Any, repo: Path, size: tuple[int, int]) -> None:
+    fake = FakeBackend(chunk=9, pause_at=14)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await select(pilot, "src/util.py", "src/app.py")
+        screen = await instruct(pilot, "rename foo to bar")
+        await wait_for(pilot, lambda: fake.paused.is_set() and screen.current == "src/app.py")
+        await wait_for(pilot, lambda: screen.progress["src/app.py"].chars == 14 * 9)
+        await pilot.pause()
+
+    app = build(repo, fake, clock=TickingClock(), stream_interval=0.0)
+    try:
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+    finally:
+        fake.release.set()
+
+
+def _review_snapshot(snap_compare: Any, repo: Path, size: tuple[int, int], split: bool, theme: str | None = None) -> bool:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        if theme is not None:
+            pilot.app.theme = theme
+        await generate(pilot, "src/app.py", "src/util.py")
+        screen = await review(pilot)
+        await pilot.press("space")  # first hunk accepted, cursor on the second
+        if split:
+            await pilot.press("s")
+        await pilot.pause()
+        assert screen.query_one("DiffView").split is split
+
+    return bool(snap_compare(build(repo), terminal_size=size, run_before=run_before))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review_unified(snap_compare: Any, repo: Path, size: tuple[int, int]) -> None:
+    assert _review_snapshot(snap_compare, repo, size, split=False)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review_side_by_side(snap_compare: Any, repo: Path, size: tuple[int, int]) -> None:
+    assert _review_snapshot(snap_compare, repo, size, split=True)
+
+
+def test_review_light_theme(snap_compare: Any, repo: Path) -> None:
+    assert _review_snapshot(snap_compare, repo, (80, 24), split=False, theme="textual-light")
