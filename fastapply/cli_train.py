@@ -1,15 +1,150 @@
-"""`fastapply train` (placeholder until implemented)."""
+"""`fastapply train tokenizer|data|model|eval|export`: build the project's own apply model.
+
+A thin shell over ``fastapply.train``: parses options, prints progress to stderr and results to
+stdout. Every step writes under a folder it is given, and ``model`` resumes from its checkpoint
+with ``--resume``, so long CPU runs can be chained in bounded invocations.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 from fastapply.errors import UsageError
 
 
+
+def _tokenizer_dir() -> Path:
+    from fastapply.engine import __file__ as engine_init
+
+    return Path(engine_init).resolve().parent / "models" / "tokenizer"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    steps = parser.add_subparsers(dest="step", metavar="STEP")
+    tok = steps.add_parser("tokenizer", help="train the byte-level BPE tokenizer on local Python source")
+    tok.add_argument("--out", type=Path, default=Path("runs/tokenizer"))
+
+    data = steps.add_parser("data", help="generate synthetic (and real, --from-git) edits")
+    data.add_argument("--out", type=Path, default=Path("runs/data"))
+    data.add_argument("--max-files", type=int, default=8000)
+    data.add_argument("--per-source", type=int, default=1, help="edits drawn per source chunk")
+    data.add_argument("--max-tokens", type=int, default=1536, help="cap on prompt + target tokens")
+    data.add_argument("--eval-per-kind", type=int, default=12)
+    data.add_argument("--from-git", type=Path, action="append", default=[], metavar="REPO",
+                      help="also use real edits: commits that change exactly one .py file")
+    data.add_argument("--seed", type=int, default=0)
+
+    model = steps.add_parser("model", help="train (or resume training) the apply model")
+    model.add_argument("--data", type=Path, default=Path("runs/data"))
+    model.add_argument("--run", type=Path, default=Path("runs/model"))
+    model.add_argument("--size", default="small", help="toy, tiny, small or base")
+    model.add_argument("--lr", type=float, default=2e-3)
+    model.add_argument("--total-steps", type=int, default=2000, help="length of the lr schedule")
+    model.add_argument("--tokens-per-batch", type=int, default=6144)
+    model.add_argument("--max-minutes", type=float, default=9.0, help="stop this invocation after")
+    model.add_argument("--threads", type=int, default=2)
+    model.add_argument("--resume", action="store_true", help="continue from RUN/ckpt.pt")
+
+    ev = steps.add_parser("eval", help="exact match per edit kind on held-out files, and speed")
+    ev.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model folder to evaluate")
+    ev.add_argument("--data", type=Path, default=Path("runs/data"))
+    ev.add_argument("--limit", type=int, default=0, help="at most this many edits per kind (0: all)")
+    ev.add_argument("--method", default="speculative", choices=["greedy", "prompt-lookup", "speculative"])
+    ev.add_argument("--bench", type=int, default=3, help="rename edits to time greedy vs speculative")
+    ev.add_argument("--out", type=Path, help="also write the report as JSON here")
+
+    ex = steps.add_parser("export", help="copy a trained model into a shippable folder")
+    ex.add_argument("--run", type=Path, default=Path("runs/model"))
+    ex.add_argument("--to", type=Path, required=True)
+    ex.add_argument("--bf16", action="store_true", help="store the weights in bfloat16")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _load_tokenizer(path: Path | None = None) -> object:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(path or _tokenizer_dir()))
 
 
 def main(args: argparse.Namespace) -> int:
-    raise UsageError("'train' is not implemented yet")
+    step = getattr(args, "step", None)
+    if step is None:
+        raise UsageError("say what to train: fastapply train tokenizer|data|model|eval|export")
+    if step == "tokenizer":
+        from fastapply.train.tokenizer import train_tokenizer
+
+        print(train_tokenizer(args.out))
+        return 0
+    if step == "data":
+        return _data(args)
+    if step == "model":
+        return _model(args)
+    if step == "eval":
+        return _eval(args)
+    return _export(args)
+
+
+def _data(args: argparse.Namespace) -> int:
+    from fastapply.train.build_data import DataConfig, build
+    from fastapply.train.git_edits import real_examples
+
+    tok = _load_tokenizer()
+    config = DataConfig(max_files=args.max_files, per_source=args.per_source, max_tokens=args.max_tokens,
+                        eval_per_kind=args.eval_per_kind, seed=args.seed)
+    real = []
+    for repo in args.from_git:
+        real.extend(real_examples(tok, repo, max_tokens=args.max_tokens))
+        _progress(f"{repo}: {len(real)} real edits so far")
+    summary = build(tok, args.out, config, progress=_progress, extra=real)
+    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    return 0
+
+
+def _model(args: argparse.Namespace) -> int:
+    from fastapply.train.build_data import load_examples
+    from fastapply.train.loop import TrainConfig, train
+
+    path = args.data / "train.pt"
+    if not path.exists():
+        raise UsageError(f"no training data at {path}; run 'fastapply train data --out {args.data}' first")
+    config = TrainConfig(size=args.size, lr=args.lr, total_steps=args.total_steps,
+                         tokens_per_batch=args.tokens_per_batch, max_minutes=args.max_minutes,
+                         threads=args.threads)
+    examples = load_examples(path)
+    _progress(f"{len(examples)} examples; training {args.size} into {args.run}")
+    state = train(examples, _load_tokenizer(), args.run, config, resume=args.resume,
+                  on_log=lambda d: _progress(json.dumps(d)))
+    print(json.dumps({"run": str(args.run), "step": state.step, "tokens_seen": state.tokens_seen,
+                      "minutes": round(state.seconds / 60, 2), "done": state.step >= config.total_steps}))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from fastapply.train.build_data import load_heldout
+    from fastapply.train.evaluate import evaluate, format_report
+
+    path = args.data / "heldout.jsonl"
+    if not path.exists():
+        raise UsageError(f"no held-out edits at {path}; run 'fastapply train data' first")
+    report = evaluate(getattr(args, "model", None) or "default", load_heldout(path), method=args.method,
+                      limit=args.limit, bench=args.bench, device=args.device, dtype=args.dtype,
+                      progress=_progress)
+    print(format_report(report))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from fastapply.train.export import export_model
+
+    if not (args.run / "model" / "config.json").exists():
+        raise UsageError(f"no trained model under {args.run / 'model'}")
+    print(export_model(args.run / "model", args.to, bf16=args.bf16))
+    return 0

@@ -24,6 +24,10 @@ from fastapply.train.edit_common import (
 )
 
 
+KIND_WEIGHTS = {"rename-function": 0.3, "rename-method": 0.25, "rename-class": 0.1,
+                "rename-variable": 0.15, "rename-parameter": 0.2}
+
+
 def rename_tokens(text: str, old: str, new: str, first_line: int = 1, last_line: int | None = None) -> str:
     """Replace NAME tokens ``old`` by ``new`` on lines ``first_line..last_line`` (1-based)."""
     lines = text.splitlines(keepends=True)
@@ -95,7 +99,12 @@ def make_rename(rng: random.Random, text: str, path: str = "") -> Edit | None:
     candidates = [c for c in candidates if counts.get(c[1], 0) >= 2 or rng.random() < 0.3]
     if not candidates:
         return None
-    kind, old, first, last, what = rng.choice(candidates)
+    by_kind: dict[str, list[tuple[str, str, int, int | None, str]]] = {}
+    for c in candidates:
+        by_kind.setdefault(c[0], []).append(c)
+    kinds = sorted(by_kind)  # draw the kind first, so rarer kinds are not drowned by locals
+    chosen = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]
+    kind, old, first, last, what = rng.choice(by_kind[chosen])
     new = new_name(rng, old, taken)
     if new is None:
         return None

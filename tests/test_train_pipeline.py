@@ -1,0 +1,79 @@
+"""The prompt/target encoding, batching, and a few training steps of a toy model on CPU."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from fastapply.engine.prompt import build_prompt, target_ids
+from fastapply.train.dataset import IGNORE, Example, collate, encode, length_batches, seam_ok
+from fastapply.train.edit_common import Edit
+
+TOKENIZER_DIR = Path(__file__).resolve().parents[1] / "engine" / "models" / "tokenizer"
+CODE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(TOKENIZER_DIR))
+
+
+def test_example_is_prompt_then_target(tok) -> None:
+    edit = Edit(kind="rename-function", instruction="Rename add to plus.", before=CODE,
+                after=CODE.replace("add", "plus"), path="m.py")
+    ex = encode(tok, edit)
+    prompt = build_prompt(tok, edit.instruction, edit.before, edit.path)
+    assert ex.ids[: ex.prompt_len] == prompt.ids
+    assert ex.ids[ex.prompt_len :] == target_ids(tok, edit.after)
+    assert tok.decode(ex.ids[ex.prompt_len :]).endswith("</updated-code>")
+
+
+def test_noop_seam_lines_up(tok) -> None:
+    edit = Edit(kind="noop", instruction="Make no changes.", before=CODE, after=CODE)
+    assert seam_ok(tok, edit)
+
+
+def test_labels_are_masked_on_prompt_and_padding(tok) -> None:
+    a = Example(ids=[5, 6, 7, 8, 9], prompt_len=3, kind="x")
+    b = Example(ids=[10, 11, 12], prompt_len=1, kind="x")
+    batch = collate([a, b], pad_id=0)
+    labels = batch["labels"].tolist()
+    assert labels[0] == [IGNORE, IGNORE, IGNORE, 8, 9]
+    assert labels[1] == [IGNORE, 11, 12, IGNORE, IGNORE]
+    assert batch["attention_mask"].tolist()[1] == [1, 1, 1, 0, 0]
+
+
+def test_length_batches_cover_every_example_once_within_budget() -> None:
+    rng = random.Random(0)
+    examples = [Example(ids=[1] * rng.randrange(5, 200), prompt_len=2, kind="x") for _ in range(300)]
+    batches = length_batches(examples, 1000, rng)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(300))
+    for b in batches:
+        assert len(b) == 1 or max(len(examples[i].ids) for i in b) * len(b) <= 1000
+
+
+def test_a_toy_model_trains_a_few_steps_and_resumes(tok, tmp_path: Path) -> None:
+    from fastapply.train.loop import TrainConfig, train
+
+    edits = [Edit(kind="noop", instruction="Make no changes.", before=CODE, after=CODE)] * 8
+    examples = [encode(tok, e) for e in edits]
+    config = TrainConfig(size="toy", total_steps=6, warmup_steps=2, tokens_per_batch=400, lr=5e-3,
+                         max_minutes=1.0, threads=1)
+    logs: list[dict] = []
+    started = time.monotonic()
+    state = train(examples, tok, tmp_path, config, on_log=logs.append, log_every=1)
+    assert time.monotonic() - started < 20
+    assert state.step == 6
+    assert logs[-1]["loss"] < logs[0]["loss"]
+    assert (tmp_path / "model" / "model.safetensors").exists()
+    assert (tmp_path / "ckpt.pt").exists()
+    config.total_steps = 8
+    resumed = train(examples, tok, tmp_path, config, resume=True)
+    assert resumed.step == 8
+    assert resumed.tokens_seen > state.tokens_seen
