@@ -64,6 +64,7 @@ class Config:
     path: Path | None = None  # the file it came from; None for built-in defaults
 
 
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table"}
 _STRINGS = ("model", "device", "dtype")
 _KEYS = {*_STRINGS, "max_bytes", "max_new_tokens", "allow_deletion", "hook"}
 _HOOK_KEYS = {"instruction", "files", "exclude"}
@@ -104,8 +105,9 @@ def _table(path: Path, is_pyproject: bool) -> dict[str, object]:
 
 def _check(path: Path, key: str, value: object, kind: type | tuple[type, ...]) -> None:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{path}: '{key}' must be a {names}, not {value!r}")
+        kinds = (kind,) if isinstance(kind, type) else kind
+        names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        raise ConfigError(f"{path}: '{key}' must be {names}, not {value!r}")
 
 
 def parse_config(table: dict[str, object], path: Path) -> Config:
