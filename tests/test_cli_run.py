@@ -199,3 +199,41 @@ def test_the_core_cli_modules_do_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_end_to_end_with_a_tiny_random_model_leaves_the_file_intact_or_validly_written(
+    tmp_path: Path, repo: Path, capsys
+) -> None:
+    pytest.importorskip("fastapply.engine.api")
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from fastapply.engine.load import TOKENIZER_DIR
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(TOKENIZER_DIR))
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    model_dir = tmp_path / "tiny"
+    LlamaForCausalLM(config).save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    before = (repo / "a.py").read_bytes()
+    code = run(
+        "--model", str(model_dir), "--device", "cpu", "--dtype", "float32",
+        "a.py", "-m", RENAME, "--max-new-tokens", "24", "--output-format", "json",
+    )
+    record = json.loads(capsys.readouterr().out)["files"][0]
+    assert code in (0, 3, 4)
+    after = (repo / "a.py").read_bytes()
+    if record["written"]:
+        import hashlib
+
+        assert code == 0 and hashlib.sha256(after).hexdigest() == record["after_sha256"]
+        after.decode("utf-8")
+    else:
+        assert after == before
+    assert record["status"] in ("changed", "unchanged", "refused", "failed")
