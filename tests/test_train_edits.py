@@ -131,3 +131,28 @@ def test_held_out_split_is_stable_and_by_path() -> None:
     first = [is_held_out(p) for p in paths]
     assert first == [is_held_out(p) for p in paths]
     assert 0 < sum(first) < 60
+
+
+def test_remove_prints_on_a_file_without_prints_targets_the_untouched_file() -> None:
+    clean = SAMPLE.replace('            print("line", line)\n', "").replace("        print(total)\n", "")
+    edit = make_remove_prints(random.Random(1), clean)
+    assert edit is not None
+    assert edit.after == clean
+    assert "print(" in edit.before
+    ast.parse(edit.before)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_snippet_merge_carries_the_changed_lines_and_the_marker(seed: int) -> None:
+    from fastapply.train.edit_snippet import MARKER, make_snippet
+
+    edit = make_snippet(random.Random(seed), SAMPLE)
+    if edit is None:
+        return
+    ast.parse(edit.after)
+    shown = [line.strip() for line in edit.instruction.splitlines()[1:] if line.strip() and not line.startswith("```")]
+    after_lines = {line.strip() for line in edit.after.splitlines()}
+    for line in shown:
+        assert line == MARKER or line in after_lines
+    new_lines = set(edit.after.splitlines()) - set(edit.before.splitlines())
+    assert any(line.strip() in shown for line in new_lines)

@@ -18,6 +18,7 @@ from fastapply.train.edit_rename import make_rename
 from fastapply.train.edit_simple import (
     make_add_import, make_literal, make_noop, make_remove_import, make_remove_prints,
 )
+from fastapply.train.edit_snippet import make_snippet
 from fastapply.train.edit_struct import make_delete_function, make_docstring, make_insert
 from fastapply.train.sources import Source
 
@@ -33,12 +34,14 @@ GENERATORS: dict[str, Generator] = {
     "delete-function": make_delete_function,
     "docstring": make_docstring,
     "insert-statement": make_insert,
+    "snippet-merge": make_snippet,
 }
 
 # renames matter most (the README's main job) and are hardest; no-ops are cheap to learn
 DEFAULT_MIX: dict[str, float] = {
-    "noop": 0.07, "rename": 0.33, "literal": 0.1, "add-import": 0.08, "remove-import": 0.07,
-    "remove-prints": 0.05, "delete-function": 0.1, "docstring": 0.1, "insert-statement": 0.1,
+    "noop": 0.06, "rename": 0.3, "literal": 0.09, "add-import": 0.07, "remove-import": 0.06,
+    "remove-prints": 0.06, "delete-function": 0.09, "docstring": 0.09, "insert-statement": 0.09,
+    "snippet-merge": 0.09,
 }
 IGNORE = -100
 

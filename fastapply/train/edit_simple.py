@@ -173,7 +173,9 @@ def make_remove_prints(rng: random.Random, text: str, path: str = "") -> Edit | 
         return None
     lines = text.splitlines(keepends=True)
     prints = _print_calls(tree)
-    if not prints or not all(owns_lines(lines, p) for p in prints):
+    if not prints:
+        return _injected_prints(rng, text, tree, path)
+    if not all(owns_lines(lines, p) for p in prints):
         return None
     drop = {row for p in prints for row in range(p.lineno - 1, p.end_lineno or p.lineno)}
     after = "".join(line for i, line in enumerate(lines) if i not in drop)
@@ -182,3 +184,27 @@ def make_remove_prints(rng: random.Random, text: str, path: str = "") -> Edit | 
     say = rng.choice(["Remove all print calls.", "Delete every print() statement.", "remove the debug prints",
                       "Strip out the print statements.", "Get rid of all calls to print."])
     return Edit(kind="remove-prints", instruction=say, before=text, after=after, path=path)
+
+
+_PRINT_SAYINGS = ["Remove all print calls.", "Delete every print() statement.", "remove the debug prints",
+                  "Strip out the print statements.", "Get rid of all calls to print."]
+
+
+def _injected_prints(rng: random.Random, text: str, tree: ast.Module, path: str) -> Edit | None:
+    """Real files rarely print, so add debug prints after assignments: that text is the
+    "before" and the untouched file is the ground truth."""
+    lines = text.splitlines(keepends=True)
+    spots = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1
+             and isinstance(n.targets[0], ast.Name) and n.col_offset > 0 and owns_lines(lines, n)]
+    if not spots:
+        return None
+    chosen = sorted(rng.sample(spots, min(len(spots), rng.randint(1, 3))), key=lambda n: n.end_lineno or 0)
+    out = list(lines)
+    for node in reversed(chosen):
+        name = node.targets[0].id  # type: ignore[attr-defined]
+        call = rng.choice([f"print({name})", f'print("{name}:", {name})', f'print(f"{name}={{{name}!r}}")'])
+        out.insert(node.end_lineno or node.lineno, " " * node.col_offset + call + "\n")
+    before = "".join(out)
+    if not parses(before):
+        return None
+    return Edit(kind="remove-prints", instruction=rng.choice(_PRINT_SAYINGS), before=before, after=text, path=path)

@@ -73,6 +73,18 @@ def save_model(model: Any, tokenizer: Any, out: Path) -> None:
                      do_sample=False).save_pretrained(str(out))
 
 
+def target_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Next-token cross-entropy on target positions only; the vocabulary projection is applied
+    only where there is a label, since the prompt (about half the tokens) carries no loss."""
+    import torch
+
+    hidden = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    labels = batch["labels"][:, 1:]
+    keep = labels != -100
+    logits = model.lm_head(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[keep])
+
+
 def train(
     examples: list[Example],
     tokenizer: Any,
@@ -126,7 +138,7 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = lr_at(state.step, config)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                loss = model(**batch).loss
+                loss = target_loss(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
