@@ -60,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ex.add_argument("--run", type=Path, default=Path("runs/model"))
     ex.add_argument("--to", type=Path, required=True)
     ex.add_argument("--bf16", action="store_true", help="store the weights in bfloat16")
+    ex.add_argument("--data", type=Path, default=Path("runs/data"), help="for the card: summary.json")
+    ex.add_argument("--eval", type=Path, help="for the card: the JSON written by 'train eval --out'")
+    ex.add_argument("--hardware", default="2 shared CPU cores (no GPU)", help="for the card")
+    ex.add_argument("--notes", type=Path, help="for the card: what the model can and cannot do (markdown)")
 
 
 def _progress(message: str) -> None:
@@ -147,4 +151,23 @@ def _export(args: argparse.Namespace) -> int:
     if not (args.run / "model" / "config.json").exists():
         raise UsageError(f"no trained model under {args.run / 'model'}")
     print(export_model(args.run / "model", args.to, bf16=args.bf16))
+    _write_card(args)
     return 0
+
+
+def _write_card(args: argparse.Namespace) -> None:
+    import torch
+
+    from fastapply.train.card import render_card
+    from fastapply.train.loop import TrainConfig, parameters_of
+
+    summary = args.data / "summary.json"
+    if not summary.exists():
+        raise UsageError(f"no data summary at {summary}; pass --data")
+    ckpt = torch.load(args.run / "ckpt.pt", map_location="cpu", weights_only=False)
+    evaluation = json.loads(args.eval.read_text()) if args.eval else None
+    notes = args.notes.read_text() if args.notes else "Not written yet."
+    config = TrainConfig(**ckpt["config"])
+    card = render_card(json.loads(summary.read_text()), ckpt["state"], ckpt["config"],
+                       parameters_of(config, _load_tokenizer()), evaluation, hardware=args.hardware, notes=notes)
+    (args.to / "MODEL_CARD.md").write_text(card)

@@ -1,0 +1,88 @@
+"""Render MODEL_CARD.md from what was measured: the data summary, the training checkpoint's
+state and config, and the evaluation report. Every number in the card comes from those files.
+
+Knows the shapes of those JSON records; nothing about models or data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render_card(
+    data: dict[str, Any],
+    train_state: dict[str, Any],
+    train_config: dict[str, Any],
+    params: int,
+    evaluation: dict[str, Any] | None,
+    *,
+    hardware: str,
+    notes: str = "",
+) -> str:
+    cfg = train_config
+    kinds = "\n".join(f"| {k} | {v} |" for k, v in sorted(data.get("kinds", {}).items()))
+    lines = [
+        "# fastapply default apply model",
+        "",
+        "A small Llama trained from scratch by `fastapply train` on synthetic edits of real Python source.",
+        "",
+        "## Model",
+        "",
+        f"- transformers `LlamaForCausalLM`, size preset `{cfg['size']}`, {params:,} parameters (tied embeddings),",
+        f"  project tokenizer (8192-token byte-level BPE), max positions {cfg['max_positions']}, rope theta 10000.",
+        "",
+        "## Data",
+        "",
+        f"- {data['examples']:,} training examples ({data['tokens']:,} tokens, {data['target_tokens']:,} of them target)",
+        f"  from {data['train_files']:,} files of the local standard library and site-packages, cut into chunks of",
+        "  10-80 lines (15% of files into chunks of up to 150 lines). Held out by file: "
+        f"{data['heldout_files']} files never seen in training.",
+        "- No real (git history) edits were available on the training machine, so the mix is 100% synthetic.",
+        "",
+        "| kind | examples |",
+        "|---|---|",
+        kinds,
+        "",
+        "## Training",
+        "",
+        f"- {train_state['step']:,} optimizer steps, {train_state['tokens_seen']:,} tokens seen "
+        f"({train_state['target_tokens_seen']:,} with loss), {train_state['epoch']} full epochs plus part of the next.",
+        f"- AdamW (betas 0.9/0.95, weight decay {cfg['weight_decay']}), peak lr {cfg['lr']}, {cfg['warmup_steps']} warmup steps,",
+        f"  cosine to {cfg['min_lr_ratio']}x over {cfg['total_steps']} steps, grad clip {cfg['grad_clip']},",
+        f"  about {cfg['tokens_per_batch']} tokens per batch (length-bucketed), fp32.",
+        f"- Hardware: {hardware}. Training wall time {train_state['seconds'] / 60:.1f} minutes.",
+        "",
+        "## Evaluation (held-out files of 40-200 lines)",
+        "",
+    ]
+    if evaluation:
+        lines += [
+            f"{evaluation['edits']} edits, decoded with `{evaluation['method']}` (lossless: same output as greedy) on "
+            f"{evaluation['device']} {evaluation['dtype']}.",
+            "",
+            f"**Exact match {_pct(evaluation['exact_match'])}, line accuracy {_pct(evaluation['line_accuracy'])}.**",
+            "",
+            "| kind | n | exact match | line accuracy | closed |",
+            "|---|---|---|---|---|",
+        ]
+        for name, k in evaluation["kinds"].items():
+            lines.append(f"| {name} | {k['n']} | {_pct(k['exact_match'])} | {_pct(k['line_accuracy'])} | {k['closed']} |")
+        speed = evaluation.get("speed")
+        lines.append("")
+        if speed:
+            g, s = speed["greedy"], speed["speculative"]
+            lines += [
+                f"Speed on {speed['edits']} held-out rename edits ({evaluation['device']}): greedy {g['forwards']} forwards, "
+                f"{g['tokens_per_second']} tokens/s; speculative edits {s['forwards']} forwards, {s['tokens_per_second']} "
+                f"tokens/s: {speed['forward_reduction']}x fewer forwards, {speed['speedup']}x tokens/s.",
+            ]
+        else:
+            lines.append("Speed: TODO (no rename edits in this evaluation).")
+    else:
+        lines.append("TODO: not evaluated yet.")
+    lines += ["", "## What it can and cannot do", "", notes.strip(), ""]
+    return "\n".join(lines)
