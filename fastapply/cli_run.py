@@ -61,8 +61,10 @@ def expand_paths(patterns: list[str], repo: RepoInfo | None = None) -> list[str]
         if not matches:
             raise UsageError(f"{pattern}: no file matches")
         out.extend(matches)
-    seen: set[str] = set()
-    return [p for p in out if not (os.path.abspath(p) in seen or seen.add(os.path.abspath(p)))]  # type: ignore[func-returns-value]
+    unique: dict[str, str] = {}
+    for path in out:
+        unique.setdefault(os.path.abspath(path), path)  # a file named twice is edited once
+    return list(unique.values())
 
 
 def _rel(path: str, repo: RepoInfo) -> str:

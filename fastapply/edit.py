@@ -11,15 +11,17 @@ This module knows the backend's request/result types, not the engine behind them
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Literal
 
 from fastapply.backend import Backend
-from fastapply.diff import Hunk, split_hunks, format_hunks
+from fastapply.diff import Hunk, format_hunks, split_hunks
 from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats
-from fastapply.errors import FastapplyError, RefusedError
-from fastapply.files import DEFAULT_MAX_BYTES, SourceFile, current_sha256, read_source, sha256
+from fastapply.errors import FastapplyError
+from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, current_sha256, read_source, sha256
 from fastapply.guards import check_output
 from fastapply.repo import RepoInfo, find_repo
 
@@ -65,18 +67,24 @@ class EditResult:
 
 def read_for_edit(request: EditRequest, repo: RepoInfo | None = None) -> SourceFile | EditResult:
     """Steps 1-3 of the write pipeline: the source, or a refused result saying why."""
+    name = str(request.path)
     try:
         repo = repo or find_repo(request.path)
+        name = _display_path(name, repo)
         return read_source(
             request.path, repo.root, git_dir=repo.git_dir, max_bytes=request.options.max_bytes
         )
+    except FileRefused as exc:
+        return EditResult(path=name, status="refused", reason=exc.reason, instruction=request.instruction)
     except FastapplyError as exc:
-        return EditResult(path=str(request.path), status="refused", reason=_strip(exc, request.path), instruction=request.instruction)
+        return EditResult(path=name, status="refused", reason=str(exc), instruction=request.instruction)
 
 
-def _strip(exc: Exception, path: str) -> str:
-    text = str(exc)
-    return text.removeprefix(f"{path}: ")
+def _display_path(path: str, repo: RepoInfo) -> str:
+    """Repo-relative when the path lies in the tree (lexically), else as given."""
+    absolute = os.path.normpath(os.path.join(os.getcwd(), path))
+    rel = os.path.relpath(absolute, repo.root)
+    return path if rel.startswith("..") else Path(rel).as_posix()
 
 
 def edit_source(
@@ -157,13 +165,3 @@ def edit_file(
         return source
     return edit_source(backend, source, request, on_text=on_text, cancel=cancel)
 
-
-__all__ = [
-    "EditOptions",
-    "EditRequest",
-    "EditResult",
-    "RefusedError",
-    "edit_file",
-    "edit_source",
-    "read_for_edit",
-]

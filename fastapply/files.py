@@ -34,6 +34,15 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
+class FileRefused(RefusedError):
+    """A file fastapply will not edit; ``path`` is the name as given, ``reason`` says why."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -150,24 +159,24 @@ def resolve_in_repo(path: str | os.PathLike[str], repo_root: Path, git_dir: Path
         try:
             rel = Path(os.path.realpath(lexical.parent)).joinpath(lexical.name).relative_to(root)
         except ValueError:
-            raise RefusedError(f"{path}: outside the repository ({root})") from None
+            raise FileRefused(path, f"outside the repository ({root})") from None
     if rel.parts and rel.parts[0] == ".git" or not rel.parts:
-        raise RefusedError(f"{path}: inside .git/ (never edited)")
+        raise FileRefused(path, "inside .git/ (never edited)")
     real = Path(os.path.realpath(lexical))
     try:
         real_rel = real.relative_to(root)
     except ValueError:
-        raise RefusedError(f"{path}: symlink to a target outside the repository ({real})") from None
+        raise FileRefused(path, f"symlink to a target outside the repository ({real})") from None
     if real_rel.parts and real_rel.parts[0] == ".git":
-        raise RefusedError(f"{path}: points into .git/ (never edited)")
+        raise FileRefused(path, "points into .git/ (never edited)")
     if git_dir is not None:
         gd = Path(os.path.realpath(git_dir))
         if real == gd or gd in real.parents:
-            raise RefusedError(f"{path}: inside the git directory (never edited)")
+            raise FileRefused(path, "inside the git directory (never edited)")
     if not real.exists():
-        raise RefusedError(f"{path}: no such file")
+        raise FileRefused(path, "no such file")
     if not real.is_file():
-        raise RefusedError(f"{path}: not a regular file")
+        raise FileRefused(path, "not a regular file")
     return rel.as_posix(), real
 
 
@@ -182,13 +191,13 @@ def decode(data: bytes, name: str) -> tuple[str, str, bool]:
             try:
                 return data[len(bom) :].decode(encoding), encoding, True
             except UnicodeDecodeError as exc:
-                raise RefusedError(f"{name}: not valid {encoding} ({exc.reason})") from None
+                raise FileRefused(name, f"not valid {encoding} ({exc.reason})") from None
     if looks_binary(data):
-        raise RefusedError(f"{name}: binary file")
+        raise FileRefused(name, "binary file")
     try:
         return data.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError:
-        raise RefusedError(f"{name}: not UTF-8 text (unknown encoding, refusing to guess)") from None
+        raise FileRefused(name, "not UTF-8 text (unknown encoding, refusing to guess)") from None
 
 
 def _line_style(text: str) -> tuple[str, list[str], bool]:
@@ -224,10 +233,10 @@ def read_source(
     rel, real = resolve_in_repo(path, repo_root, git_dir)
     size = real.stat().st_size
     if size > max_bytes:
-        raise RefusedError(f"{rel}: too large ({size} bytes > limit {max_bytes})")
+        raise FileRefused(rel, f"too large ({size} bytes > limit {max_bytes})")
     data = real.read_bytes()
     if data.startswith(LFS_PREFIX):
-        raise RefusedError(f"{rel}: Git LFS pointer, not the file's content")
+        raise FileRefused(rel, "Git LFS pointer, not the file's content")
     text, encoding, bom = decode(data, rel)
     newline, endings, final = _line_style(text)
     normal = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -75,6 +75,7 @@ def test_refused_paths_become_refused_results_and_nothing_is_asked_of_the_model(
     backend = FakeBackend(rewrite=rename_rewrite)
     result = edit_file(backend, EditRequest(str(repo / name), RENAME), repo=find_repo(repo))
     assert result.status == "refused" and reason in result.reason
+    assert result.path == (name if not name.startswith("..") else str(repo / name))  # repo-relative inside
     assert backend.requests == []
     assert (tmp_path / "outside.py").read_text() == CODE
 
