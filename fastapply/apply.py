@@ -112,11 +112,16 @@ class ApplySession:
             repo_root=str(repo.root),
         )
 
-    def write(self, result: EditResult, accepted: set[int] | None = None) -> bool:
+    def write(self, result: EditResult, accepted: set[int] | None = None, *, merge: bool = False) -> bool:
         """Write one ``changed`` result; False when there was nothing to write.
 
+        With ``merge``, a file that changed since it was read is merged three ways (``git
+        merge-file``: the bytes read as base, the file now, the rewrite) and written only when
+        that merge is clean.
+
         Raises:
-            RefusedError: the file changed on disk since it was read (it is left as it is).
+            RefusedError: the file changed on disk since it was read (and, with ``merge``, the
+                merge conflicts); it is left as it is.
             UsageError: the file is in another repository.
         """
         source = result.source
@@ -127,13 +132,20 @@ class ApplySession:
         data = final_bytes(result, accepted)
         if data is None:
             return False
+        before = source.data
         # Checked right before this write, so the window is this one file, not the whole run.
         if current_sha256(source.real_path) != source.sha256:
-            raise RefusedError(f"{result.path}: changed on disk since it was read")
-        store_blob(self.repo.git_dir, source.data)
+            if not merge:
+                raise RefusedError(f"{result.path}: changed on disk since it was read")
+            before = source.real_path.read_bytes()
+            merged = merge_three_way(source.data, before, data)
+            if merged is None:
+                raise RefusedError(f"{result.path}: changed on disk since it was read, and the three-way merge conflicts")
+            data = merged
+        store_blob(self.repo.git_dir, before)
         store_blob(self.repo.git_dir, data)
         write_atomic(source.real_path, data, source.mode)
-        self.record.files.append(AppliedFile(source.real_rel, source.sha256, sha256(data), source.mode))
+        self.record.files.append(AppliedFile(source.real_rel, sha256(before), sha256(data), source.mode))
         if not self.record.instruction:
             self.record.instruction = result.instruction
         save_record(self.repo.git_dir, self.record)
@@ -161,10 +173,13 @@ def apply_results(
     commit: bool = False,
     message: str | None = None,
     instruction: str = "",
+    merge: bool = False,
 ) -> ApplyRecord:
     """Write the ``changed`` results (``accepted`` hunks only, where given) and record the apply.
 
-    All or nothing up front: every fingerprint is checked before the first write.
+    All or nothing up front: every fingerprint is checked before the first write. With ``merge``
+    a changed file is merged three ways instead (see ``ApplySession.write``); a conflict refuses
+    that file after earlier files were written (they stay recorded, so undo takes them back).
 
     Raises:
         RefusedError: a file changed on disk since it was read, or the index is locked when a
@@ -186,7 +201,7 @@ def apply_results(
         return ApplyRecord(id="", time=time.time(), instruction=instruction, repo_root="")
     repo = find_repo(roots.pop())
     for result in chosen:
-        if result.changed_on_disk():
+        if result.changed_on_disk() and not merge:
             raise RefusedError(f"{result.path}: changed on disk since it was read; nothing written")
     if commit and index_locked(repo):
         raise RefusedError(
@@ -194,8 +209,23 @@ def apply_results(
         )
     session = ApplySession(repo, instruction)
     for result in chosen:
-        session.write(result, None if accepted is None else accepted.get(result.path, set()))
+        session.write(result, None if accepted is None else accepted.get(result.path, set()), merge=merge)
     return session.finish(commit=commit, message=message)
+
+
+def merge_three_way(base: bytes, current: bytes, rewrite: bytes) -> bytes | None:
+    """``git merge-file`` of the rewrite into the current bytes; None when the merge conflicts."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fastapply-merge-") as folder:
+        paths = []
+        for name, data in (("current", current), ("base", base), ("rewrite", rewrite)):
+            path = Path(folder) / name
+            path.write_bytes(data)
+            paths.append(str(path))
+        done = subprocess.run(["git", "merge-file", "-p", "--quiet", *paths], capture_output=True)
+    return done.stdout if done.returncode == 0 else None
 
 
 def list_records(git_dir: Path) -> list[ApplyRecord]:

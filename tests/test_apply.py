@@ -246,3 +246,26 @@ def test_list_files_reports_git_status(tmp_path: Path) -> None:
     }
     assert files["bin.dat"].binary and not files["clean.py"].binary
     assert files["mod.py"].too_large and not files["clean.py"].too_large
+
+
+def test_merge_takes_in_a_concurrent_edit_elsewhere_in_the_file_and_undo_restores_it(tmp_path: Path) -> None:
+    from fastapply.undo import undo_last
+
+    text = "def add(a, b):\n    return a + b\n" + "".join(f"x{i} = {i}\n" for i in range(10))
+    repo = make_repo(tmp_path / "r", {"m.py": text})
+    result = _edit(repo / "m.py")
+    concurrent = text + "tail = 1\n"
+    (repo / "m.py").write_text(concurrent)
+    apply_results([result], merge=True)
+    assert (repo / "m.py").read_text() == concurrent.replace("add", "plus")
+    assert undo_last(repo).status == "undone"
+    assert (repo / "m.py").read_text() == concurrent
+
+
+def test_merge_refuses_a_conflicting_concurrent_edit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"m.py": CODE})
+    result = _edit(repo / "m.py")
+    (repo / "m.py").write_text(CODE.replace("add", "mine"))
+    with pytest.raises(RefusedError, match="merge conflicts"):
+        apply_results([result], merge=True)
+    assert (repo / "m.py").read_text() == CODE.replace("add", "mine")
