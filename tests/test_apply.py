@@ -269,3 +269,24 @@ def test_merge_refuses_a_conflicting_concurrent_edit(tmp_path: Path) -> None:
     with pytest.raises(RefusedError, match="merge conflicts"):
         apply_results([result], merge=True)
     assert (repo / "m.py").read_text() == CODE.replace("add", "mine")
+
+
+@pytest.mark.parametrize(
+    ("line", "flagged"),
+    [
+        ("# ... rest of the code unchanged ...", True),
+        ("    // ... existing code ...", True),
+        ("/* remaining methods stay the same */", True),
+        ("    # ...", True),
+        ("<!-- rest of the file -->", True),
+        ("# Everything else remains unchanged", True),
+        ("    ...", False),  # Python's Ellipsis statement is code
+        ("x = compute(...)", False),
+        ("# compute the rest of the sum", False),
+        ("print('rest of the code unchanged')", False),
+    ],
+)
+def test_placeholder_detection(line: str, flagged: bool) -> None:
+    from fastapply.guards import find_placeholder
+
+    assert (find_placeholder("a = 1\n", f"a = 1\n{line}\n") is not None) == flagged

@@ -237,3 +237,15 @@ def test_end_to_end_with_a_tiny_random_model_leaves_the_file_intact_or_validly_w
     else:
         assert after == before
     assert record["status"] in ("changed", "unchanged", "refused", "failed")
+
+
+def test_models_lists_the_default_model(repo: Path, capsys) -> None:
+    assert cli_main(["models"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "default"
+
+
+def test_malformed_backend_override_is_a_usage_error(repo: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FASTAPPLY_BACKEND", "no-colon")
+    assert run("a.py", "-m", RENAME) == 2
+    assert "module:factory" in capsys.readouterr().err
+    assert (repo / "a.py").read_text() == CODE
