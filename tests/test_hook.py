@@ -162,3 +162,19 @@ def test_under_the_real_pre_commit_tool_unstaged_work_survives(tmp_path: Path) -
     third = _run(repo, env, "pre-commit", "run")
     assert third.returncode == 1
     assert (repo / "a.py").read_text().endswith("mine = 1\n")
+
+
+@pytest.mark.slow
+def test_the_shipped_pre_commit_hooks_manifest_runs_under_try_repo(tmp_path: Path) -> None:
+    project = TESTS_DIR.parent
+    if shutil.which("pre-commit") is None or not (project / ".git").exists():
+        pytest.skip("needs pre-commit and the project's git checkout")
+    repo = make_repo(tmp_path / "tr", {"pyproject.toml": CONFIG, "a.py": "x = 1\n"})
+    (repo / "a.py").write_text(CODE)
+    git(repo, "add", "a.py")
+    env = _env(tmp_path)
+    check = _run(repo, env, "pre-commit", "try-repo", str(project), "fastapply-check", "--files", "a.py")
+    assert check.returncode == 1 and (repo / "a.py").read_text() == CODE, check.stdout
+    fix = _run(repo, env, "pre-commit", "try-repo", str(project), "fastapply", "--files", "a.py")
+    assert fix.returncode == 1 and "files were modified by this hook" in fix.stdout
+    assert (repo / "a.py").read_text() == RENAMED
