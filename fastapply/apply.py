@@ -140,7 +140,9 @@ class ApplySession:
             before = source.real_path.read_bytes()
             merged = merge_three_way(source.data, before, data)
             if merged is None:
-                raise RefusedError(f"{result.path}: changed on disk since it was read, and the three-way merge conflicts")
+                raise RefusedError(
+                    f"{result.path}: changed on disk since it was read, and the three-way merge conflicts"
+                )
             data = merged
         store_blob(self.repo.git_dir, before)
         store_blob(self.repo.git_dir, data)

@@ -86,7 +86,8 @@ def _table(outcomes: list[JobOutcome]) -> None:
         c = done.counts()
         note = "done earlier (skipped)" if done.skipped else done.error
         first = done.job.instruction.strip().splitlines()[0][:40]
-        table.add_row(str(done.job.index + 1), first, *(str(c[k]) for k in ("changed", "unchanged", "refused", "failed")), note)
+        counts = (str(c[k]) for k in ("changed", "unchanged", "refused", "failed"))
+        table.add_row(str(done.job.index + 1), first, *counts, note)
     Console(file=sys.stdout, width=120).print(table)
 
 

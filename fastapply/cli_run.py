@@ -30,7 +30,9 @@ _GLOB_CHARS = set("*?[")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="files or globs (quote globs)")
     parser.add_argument("-m", "--instruction", required=True, help="what to change")
-    parser.add_argument("--check", action="store_true", help="never write; print the diff; exit 1 if something would change")
+    parser.add_argument(
+        "--check", action="store_true", help="never write; print the diff; exit 1 if something would change"
+    )
     parser.add_argument("--diff", action="store_true", help="print the diff of each file")
     parser.add_argument("--output-format", choices=FORMATS, default="text")
     parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
@@ -162,7 +164,9 @@ def main(args: argparse.Namespace) -> int:
     reporter.run_started(paths, args.instruction, args.model or "default")
     events = ProgressEvents(len(paths), reporter)
     try:
-        outcome = run_edits(lazy_backend(args), repo, paths, args.instruction, options=options, write=write, events=events)
+        outcome = run_edits(
+            lazy_backend(args), repo, paths, args.instruction, options=options, write=write, events=events
+        )
     finally:
         events.close()
     if args.commit and outcome.written and outcome.session is not None:

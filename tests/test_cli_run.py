@@ -249,3 +249,17 @@ def test_malformed_backend_override_is_a_usage_error(repo: Path, monkeypatch, ca
     assert run("a.py", "-m", RENAME) == 2
     assert "module:factory" in capsys.readouterr().err
     assert (repo / "a.py").read_text() == CODE
+
+
+def test_run_on_detached_head_without_commits_and_with_index_lock_held(tmp_path: Path, monkeypatch, backend) -> None:
+    detached = make_repo(tmp_path / "detached", {"a.py": CODE})
+    git(detached, "checkout", "-q", "--detach")
+    monkeypatch.chdir(detached)
+    assert run("a.py", "-m", RENAME, "--commit") == 0
+    assert "plus" in git(detached, "show", "HEAD:a.py")
+
+    fresh = make_repo(tmp_path / "fresh", {"a.py": CODE}, commit=False)
+    monkeypatch.chdir(fresh)
+    (fresh / ".git" / "index.lock").write_text("")
+    assert run("a.py", "-m", RENAME) == 0  # writing the work tree needs no index
+    assert "plus" in (fresh / "a.py").read_text()

@@ -178,3 +178,11 @@ def test_the_shipped_pre_commit_hooks_manifest_runs_under_try_repo(tmp_path: Pat
     fix = _run(repo, env, "pre-commit", "try-repo", str(project), "fastapply", "--files", "a.py")
     assert fix.returncode == 1 and "files were modified by this hook" in fix.stdout
     assert (repo / "a.py").read_text() == RENAMED
+
+
+def test_hook_in_a_repository_without_commits(tmp_path: Path, monkeypatch, backend) -> None:
+    root = make_repo(tmp_path / "fresh", {"pyproject.toml": CONFIG, "a.py": CODE}, commit=False)
+    monkeypatch.chdir(root)
+    git(root, "add", "a.py")
+    assert cli_main(["hook"]) == 1
+    assert (root / "a.py").read_text() == RENAMED
