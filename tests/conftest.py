@@ -163,6 +163,11 @@ def rename_backend() -> FakeBackend:
     return FakeBackend(rewrite=rename_rewrite)
 
 
+def slow_backend() -> FakeBackend:
+    """Factory for subprocess tests that interrupt a generation in flight."""
+    return FakeBackend(rewrite=rename_rewrite, delay=60.0)
+
+
 @pytest.fixture
 def fake_backend() -> FakeBackend:
     return FakeBackend(rewrite=rename_rewrite)
@@ -195,5 +200,6 @@ __all__ = [
     "placeholder_rewrite",
     "rename_backend",
     "rename_rewrite",
+    "slow_backend",
     "threading",
 ]

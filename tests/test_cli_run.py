@@ -263,3 +263,34 @@ def test_run_on_detached_head_without_commits_and_with_index_lock_held(tmp_path:
     (fresh / ".git" / "index.lock").write_text("")
     assert run("a.py", "-m", RENAME) == 0  # writing the work tree needs no index
     assert "plus" in (fresh / "a.py").read_text()
+
+
+def test_outside_any_repository_is_a_usage_error(tmp_path: Path, monkeypatch, backend, capsys) -> None:
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "a.py").write_text(CODE)
+    monkeypatch.chdir(tmp_path / "loose")
+    assert run("a.py", "-m", RENAME) == 2
+    assert "not inside a git repository" in capsys.readouterr().err
+    assert (tmp_path / "loose" / "a.py").read_text() == CODE
+
+
+def test_console_script_exits_130_on_ctrl_c_during_generation(repo: Path) -> None:
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(TESTS_DIR), "FASTAPPLY_BACKEND": "conftest:slow_backend"}
+    proc = subprocess.Popen(
+        ["fastapply", "run", "a.py", "-m", RENAME, "--output-format", "jsonl"],
+        cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if json.loads(line)["event"] == "file.started":
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "interrupted" in (proc.stderr.read() if proc.stderr else "")
+    assert (repo / "a.py").read_text() == CODE
