@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--from-git", type=Path, action="append", default=[], metavar="REPO",
                       help="also use real edits: commits that change exactly one .py file")
     data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--heldout-only", action="store_true", help="only (re)draw the held-out edits")
 
     model = steps.add_parser("model", help="train (or resume training) the apply model")
     model.add_argument("--data", type=Path, default=Path("runs/data"))
@@ -101,6 +102,12 @@ def _data(args: argparse.Namespace) -> int:
     tok = _load_tokenizer()
     config = DataConfig(max_files=args.max_files, per_source=args.per_source, max_tokens=args.max_tokens,
                         eval_per_kind=args.eval_per_kind, seed=args.seed)
+    if args.heldout_only:
+        from fastapply.train.build_data import write_heldout
+
+        edits = write_heldout(tok, args.out, config)
+        print(json.dumps({"heldout_edits": len(edits)}))
+        return 0
     real = []
     for repo in args.from_git:
         real.extend(real_examples(tok, repo, max_tokens=args.max_tokens))

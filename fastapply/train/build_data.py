@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapply.train.dataset import DEFAULT_MIX, Example, draw_edit, make_examples, seam_ok
 from fastapply.train.edit_common import Edit
+from fastapply.train.edit_rename import unseen_wording
 from fastapply.train.sources import Source, chunks, is_held_out, iter_files
 
 
@@ -40,19 +41,23 @@ def _held_out_edits(rng: random.Random, files: list[Source], config: DataConfig,
     per: Counter[str] = Counter()
     out: list[Edit] = []
     kinds = list(config.mix)
+    quota = {k: config.eval_per_kind * (2 if k == "rename" else 1) for k in kinds}
     for source in files:
         n = source.text.count("\n")
         if not config.eval_min_lines <= n <= config.eval_max_lines:
             continue
         for kind in rng.sample(kinds, len(kinds)):
-            if per[kind] >= config.eval_per_kind:
+            if per[kind] >= quota[kind]:
                 continue
             edit = draw_edit(rng, source, {kind: 1.0})
             if edit is not None and seam_ok(tokenizer, edit):
+                if kind == "rename" and per[kind] % 2 == 1 and "old" in edit.meta:
+                    edit.instruction = unseen_wording(rng, edit)
+                    edit.kind = "rename-unseen-wording"
                 out.append(edit)
                 per[kind] += 1
                 break
-        if all(per[k] >= config.eval_per_kind for k in kinds):
+        if all(per[k] >= quota[k] for k in kinds):
             break
     return out
 
@@ -92,10 +97,7 @@ def build(
          "kind": [e.kind for e in examples]},
         out_dir / "train.pt",
     )
-    heldout = _held_out_edits(rng, held, config, tokenizer)
-    with open(out_dir / "heldout.jsonl", "w", encoding="utf-8") as fh:
-        for edit in heldout:
-            fh.write(json.dumps(asdict(edit)) + "\n")
+    heldout = write_heldout(tokenizer, out_dir, config, held)
     summary = {
         "train_files": len(train_files), "heldout_files": len(held), "examples": len(examples),
         "tokens": sum(len(e.ids) for e in examples),
@@ -105,6 +107,20 @@ def build(
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def write_heldout(tokenizer: Any, out_dir: Path, config: DataConfig, held: list[Source] | None = None) -> list[Edit]:
+    """Draw the held-out edits (whole held-out files) and write ``heldout.jsonl``."""
+    rng = random.Random(config.seed + 1)
+    if held is None:
+        held = [s for s in iter_files(config.max_files) if is_held_out(s.path)]
+        rng.shuffle(held)
+    heldout = _held_out_edits(rng, held, config, tokenizer)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "heldout.jsonl", "w", encoding="utf-8") as fh:
+        for edit in heldout:
+            fh.write(json.dumps(asdict(edit)) + "\n")
+    return heldout
 
 
 def load_examples(path: Path) -> list[Example]:

@@ -12,7 +12,7 @@ import builtins
 import keyword
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 WORDS = (
     "data value item result count index total name key path node entry record buffer state "
@@ -39,6 +39,7 @@ class Edit:
     before: str
     after: str
     path: str = ""
+    meta: dict[str, str] = field(default_factory=dict)  # e.g. a rename's old and new names
 
 
 def parses(text: str) -> bool:

@@ -111,4 +111,19 @@ def make_rename(rng: random.Random, text: str, path: str = "") -> Edit | None:
     after = rename_tokens(text, old, new, first, last)
     if after == text or not parses(after):
         return None
-    return Edit(kind=kind, instruction=_phrase(rng, what, old, new), before=text, after=after, path=path)
+    return Edit(kind=kind, instruction=_phrase(rng, what, old, new), before=text, after=after, path=path,
+                meta={"old": old, "new": new, "what": what})
+
+
+def unseen_wording(rng: random.Random, edit: Edit) -> str:
+    """A rename instruction in phrasings the training data never uses (for held-out evaluation)."""
+    old, new, what = edit.meta["old"], edit.meta["new"], edit.meta["what"]
+    return rng.choice(
+        [
+            f"I'd like {what} to be called {new} from now on.",
+            f"Could you change the identifier {old} into {new} throughout?",
+            f"{old} is a poor name. Switch it to {new}.",
+            f"Refactor: {old} becomes {new}.",
+            f"Replace the name {old} by {new} wherever the code refers to it.",
+        ]
+    )
