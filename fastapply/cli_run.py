@@ -20,7 +20,8 @@ from typing import Any
 from fastapply import cli_models
 from fastapply.batch import Events, LazyBackend, run_edits
 from fastapply.edit import EditOptions, EditResult
-from fastapply.errors import RefusedError, UsageError
+from fastapply.apply import ApplySession
+from fastapply.errors import EXIT_OK, FastapplyError, RefusedError, UsageError
 from fastapply.report import FORMATS, exit_code, make_reporter, summarize
 from fastapply.repo import RepoInfo, find_repo, index_locked
 
@@ -169,11 +170,28 @@ def main(args: argparse.Namespace) -> int:
         )
     finally:
         events.close()
-    if args.commit and outcome.written and outcome.session is not None:
-        outcome.session.finish(commit=True, message=args.commit_message)
     code = exit_code(outcome.results, changes_fail=args.check)
+    if args.commit and outcome.written and outcome.session is not None:
+        code = _commit(outcome.session, args.commit_message, code)
     reporter.run_completed(
         summarize(outcome.results, written=len(outcome.written), seconds=time.perf_counter() - started, code=code)
     )
     return code
 
+
+
+def _commit(session: ApplySession, message: str | None, code: int) -> int:
+    """Commit the written files unless something was refused or failed; the new exit code."""
+    if code != EXIT_OK:
+        print(
+            "fastapply: not committing because some files were refused or failed; the written files "
+            "stay in the work tree (`fastapply undo` takes them back)",
+            file=sys.stderr,
+        )
+        return code
+    try:
+        session.finish(commit=True, message=message)
+    except FastapplyError as exc:
+        print(f"fastapply: files written but not committed: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return code

@@ -164,8 +164,17 @@ def rename_backend() -> FakeBackend:
 
 
 def slow_backend() -> FakeBackend:
-    """Factory for subprocess tests that interrupt a generation in flight."""
-    return FakeBackend(rewrite=rename_rewrite, delay=60.0)
+    """Factory for subprocess tests that interrupt a generation in flight.
+
+    Touches ``$FASTAPPLY_TEST_MARKER`` when generation starts, so the test knows when to signal.
+    """
+
+    def started(request: GenerationRequest) -> None:
+        marker = os.environ.get("FASTAPPLY_TEST_MARKER")
+        if marker:
+            Path(marker).touch()
+
+    return FakeBackend(rewrite=rename_rewrite, delay=60.0, during=started)
 
 
 @pytest.fixture

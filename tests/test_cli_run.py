@@ -274,23 +274,48 @@ def test_outside_any_repository_is_a_usage_error(tmp_path: Path, monkeypatch, ba
     assert (tmp_path / "loose" / "a.py").read_text() == CODE
 
 
-def test_console_script_exits_130_on_ctrl_c_during_generation(repo: Path) -> None:
+def test_console_script_exits_130_on_ctrl_c_during_generation(tmp_path: Path, repo: Path) -> None:
     import signal
+    import time
 
-    env = {**os.environ, "PYTHONPATH": str(TESTS_DIR), "FASTAPPLY_BACKEND": "conftest:slow_backend"}
+    marker = tmp_path / "generating"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(TESTS_DIR),
+        "FASTAPPLY_BACKEND": "conftest:slow_backend",
+        "FASTAPPLY_TEST_MARKER": str(marker),
+    }
     proc = subprocess.Popen(
-        ["fastapply", "run", "a.py", "-m", RENAME, "--output-format", "jsonl"],
+        ["fastapply", "run", "a.py", "-m", RENAME],
         cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if json.loads(line)["event"] == "file.started":
-                break
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "generation never started"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "interrupted" in (proc.stderr.read() if proc.stderr else "")
+    assert proc.returncode == 130 and "interrupted" in err
     assert (repo / "a.py").read_text() == CODE
+
+
+def test_commit_is_skipped_when_a_file_was_refused_and_a_failing_hook_is_reported(
+    tmp_path: Path, repo: Path, backend, capsys
+) -> None:
+    (tmp_path / "outside.py").write_text(CODE)
+    assert run("a.py", "../outside.py", "-m", RENAME, "--commit") == 3
+    assert "not committing" in capsys.readouterr().err
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1" and "plus" in (repo / "a.py").read_text()
+
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    assert run("b.py", "-m", RENAME, "--commit", "--output-format", "json") == 2
+    captured = capsys.readouterr()
+    assert "files written but not committed" in captured.err and "hook says no" in captured.err
+    assert json.loads(captured.out)["summary"]["exit_code"] == 2
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
