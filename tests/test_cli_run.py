@@ -184,6 +184,7 @@ def test_console_script_exit_codes(tmp_path: Path, repo: Path) -> None:
     assert done.returncode == 0 and "plus" in (repo / "a.py").read_text()
 
 
+@pytest.mark.slow
 def test_console_script_reports_a_missing_model_with_exit_4(tmp_path: Path, repo: Path) -> None:
     pytest.importorskip("fastapply.engine.api")
     done = _subprocess(repo, "run", "--model", str(tmp_path / "no-such-model"), "a.py", "-m", RENAME, backend=False)
