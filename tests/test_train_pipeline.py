@@ -77,3 +77,17 @@ def test_a_toy_model_trains_a_few_steps_and_resumes(tok, tmp_path: Path) -> None
     resumed = train(examples, tok, tmp_path, config, resume=True)
     assert resumed.step == 8
     assert resumed.tokens_seen > state.tokens_seen
+
+
+def test_cli_train_without_a_step_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from fastapply.cli import main
+
+    assert main(["train"]) == 2
+    assert "tokenizer|data|model|eval|export" in capsys.readouterr().err
+
+
+def test_cli_train_model_without_data_says_how_to_make_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fastapply.cli import main
+
+    assert main(["train", "model", "--data", str(tmp_path / "nothing"), "--run", str(tmp_path / "run")]) == 2
+    assert "fastapply train data" in capsys.readouterr().err
