@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rich.progress_bar import ProgressBar as RichProgressBar
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Static
 
 from fastapply.tui._coalesce import Coalescer
 from fastapply.tui.messages import (
@@ -79,6 +81,14 @@ def result_state(result: Any) -> str:
     return result.status if result.status in ("refused", "failed") else "failed"
 
 
+def progress_line(fraction: float, width: int = 40) -> Table:
+    bar = Table.grid(padding=(0, 1))
+    bar.add_column(width=width)
+    bar.add_column(justify="right", width=4)
+    bar.add_row(RichProgressBar(total=100, completed=fraction * 100, width=width), f"{fraction:.0%}")
+    return bar
+
+
 class GenerateScreen(Screen[None]):
     CSS_PATH = "generate.tcss"
     BINDINGS = [
@@ -110,7 +120,7 @@ class GenerateScreen(Screen[None]):
         table.add_column("accept", key="accept", width=6)
         table.add_column("done", key="done", width=4)
         yield table
-        yield ProgressBar(total=100, show_eta=False, id="gen-progress")
+        yield Static("", id="gen-progress")
         yield Static("", id="gen-total")
         yield StreamView(id="gen-stream")
         yield Footer()
@@ -274,7 +284,9 @@ class GenerateScreen(Screen[None]):
         entries = list(self.progress.values())
         done = sum(1 for e in entries if e.state not in ("waiting", "streaming"))
         fraction = sum(e.fraction for e in entries) / max(1, len(entries))
-        self.query_one(ProgressBar).update(progress=round(fraction * 100, 1))
+        # fixed-size lines updated without a layout pass: a relayout per update is what made
+        # typing lag behind a fast stream
+        self.query_one("#gen-progress", Static).update(progress_line(fraction), layout=False)
         tokens = sum(e.tokens for e in entries)
         seconds = sum(e.seconds for e in entries)
         rate = f"{tokens / seconds:,.0f} tok/s" if seconds > 0 else "– tok/s"
@@ -286,7 +298,7 @@ class GenerateScreen(Screen[None]):
             line += " · enter: review" if ready else " · escape: back"
         elif self.running:
             line += " · escape: cancel"
-        self.query_one("#gen-total", Static).update(line)
+        self.query_one("#gen-total", Static).update(line, layout=False)
 
     # -- actions -------------------------------------------------------------------------------
 
