@@ -55,9 +55,14 @@ async def test_space_selects_text_files_and_refuses_binary(repo: Path) -> None:
         assert any("binary" in n.message for n in app._notifications)
         await select(pilot, "src/app.py")  # space again unselects
         assert app.session.selected == ["docs/notes.txt"]
+        table = app.screen.query_one("#selected-table")
+        table.focus()
+        await pilot.press("delete")  # removing from the selected list unselects too
+        assert app.session.selected == []
 
 
 async def test_tree_shows_git_status_badges(repo: Path) -> None:
+    (repo / "huge.txt").write_bytes(b"x" * 1_000_001)  # over the core's default size limit
     app = build(repo)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready_picker(pilot)
@@ -67,6 +72,9 @@ async def test_tree_shows_git_status_badges(repo: Path) -> None:
         assert labels["src/new_module.py"].endswith(" N")
         assert labels["src/app.py"].endswith("app.py")
         assert "binary" in labels["logo.png"]
+        assert "too large" in labels["huge.txt"]
+        await select(pilot, "huge.txt")
+        assert app.session.selected == []
 
 
 async def test_fuzzy_finder_adds_the_chosen_file(repo: Path) -> None:
@@ -159,19 +167,19 @@ async def test_enter_sends_ctrl_j_adds_a_line_and_up_recalls_history(repo: Path,
         await select(pilot, "src/util.py")
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
-        await pilot.press(*"first", "ctrl+j", *"second", "enter")
+        await pilot.press(*"first", "ctrl+j", *"second", "shift+enter", *"third", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, GenerateScreen))
-        assert app.session.instruction == "first\nsecond"
+        assert app.session.instruction == "first\nsecond\nthird"
         await wait_for(pilot, lambda: app.screen.finished)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
         prompt = app.screen.query_one(PromptInput)
         prompt.load_text("draft")
         await pilot.press("up")
-        assert prompt.text == "first\nsecond"
+        assert prompt.text == "first\nsecond\nthird"
         await pilot.press("down")
         assert prompt.text == "draft"
-    assert "first\\nsecond" in history_file.read_text()
+    assert "first\\nsecond\\nthird" in history_file.read_text()
 
 
 async def test_empty_instruction_is_not_sent(repo: Path) -> None:
@@ -305,6 +313,12 @@ async def test_review_mixed_accept_reject_writes_only_accepted_hunks(repo: Path)
         assert "accepted 1/2" in str(screen.query_one("#review-header").render())
         await pilot.press("s")  # side by side keeps the decisions
         assert screen.query_one("DiffView").split
+        view = screen.query_one("DiffView")
+        dark_colour = view._new[8].spans[0].style
+        app.theme = "textual-light"  # the diff is coloured again for a light background
+        await pilot.pause()
+        assert view._new[8].spans[0].style != dark_colour
+        assert app.session.decisions["src/app.py"] == {0: True, 1: False}
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
         await pilot.press("ctrl+s")

@@ -61,6 +61,20 @@ class DiffView(VerticalScroll):
         self._old: list[Text] = []
         self._new: list[Text] = []
         self._views: list[HunkView] = []
+        self._result: Any = None
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        # syntax and diff colours differ between light and dark themes
+        if self._result is not None:
+            self._highlight(self._result)
+            self.redraw()
+
+    def _highlight(self, result: Any) -> None:
+        self._old = highlight_lines(result.before, result.path, self.dark)
+        self._new = highlight_lines(result.after, result.path, self.dark)
 
     @property
     def dark(self) -> bool:
@@ -69,8 +83,8 @@ class DiffView(VerticalScroll):
     async def show(self, result: Any, decisions: dict[int, bool], *, split: bool, cursor: int = 0) -> None:
         """Replace the contents with ``result``'s hunks."""
         self.split = split
-        self._old = highlight_lines(result.before, result.path, self.dark)
-        self._new = highlight_lines(result.after, result.path, self.dark)
+        self._result = result
+        self._highlight(result)
         await self.remove_children()
         total = len(result.hunks)
         self._views = [HunkView(h, i + 1, total) for i, h in enumerate(result.hunks)]
