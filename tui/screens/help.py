@@ -24,6 +24,10 @@ EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
         ("up / down", "previous / next instruction from the history"),
     ],
     "everywhere": [("ctrl+k", "command palette")],
+    "pick": [
+        ("enter", "select a file, fold a folder"),
+        ("ctrl+p, then type", "fuzzy find; enter toggles the file, escape closes"),
+    ],
 }
 
 
