@@ -139,11 +139,16 @@ async def test_picker_works_while_the_model_loads(repo: Path) -> None:
         assert [r.status for r in app.session.results.values()] == ["changed"]
 
 
-async def test_model_load_failure_is_a_notification(repo: Path) -> None:
-    def broken() -> Any:
-        raise OSError("weights missing")
+async def test_model_load_failure_is_a_notification_and_reload_recovers(repo: Path) -> None:
+    attempts: list[int] = []
 
-    app = create_app(path=repo, backend_loader=broken, review_grace=0.0)
+    def broken_once() -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("weights missing")
+        return FakeBackend()
+
+    app = create_app(path=repo, backend_loader=broken_once, review_grace=0.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.model_state == "failed")
         assert any("weights missing" in n.message for n in app._notifications)
@@ -153,8 +158,11 @@ async def test_model_load_failure_is_a_notification(repo: Path) -> None:
         await pilot.pause()
         assert "failed to load" in str(screen.query_one("#gen-total").render())
         assert not screen.running
-        await pilot.press("escape")  # back, no traceback
-        await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
+        reload = next(c for c in app.get_system_commands(screen) if c.title == "Reload model")
+        reload.callback()  # from the palette: the waiting screen starts once the model is there
+        await wait_for(pilot, lambda: screen.finished)
+        assert app.model_state == "ready"
+        assert [r.status for r in app.session.results.values()] == ["changed"]
 
 
 # -- instruct --------------------------------------------------------------------------------

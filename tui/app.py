@@ -110,6 +110,11 @@ class FastApplyApp(App[int]):
 
     # -- app-wide actions ----------------------------------------------------------------------
 
+    def action_reload_model(self) -> None:
+        self.model_error = ""
+        self.model_state = "loading"
+        self.load_model()
+
     def action_help(self) -> None:
         from fastapply.tui.screens.help import HelpScreen
 
@@ -149,7 +154,7 @@ class FastApplyApp(App[int]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "List every key", self.action_help)
         yield SystemCommand("Undo last apply", "Restore the files of the last apply", self.action_undo)
-        yield SystemCommand("Reload model", "Load the model again", self.load_model)
+        yield SystemCommand("Reload model", "Load the model again", self.action_reload_model)
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:
             for title, help_text, callback in commands():
