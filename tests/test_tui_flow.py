@@ -27,6 +27,7 @@ from tui_fakes import (
 
 from fastapply.diff import merge_hunks
 from fastapply.tui.app import create_app
+from fastapply.tui.config import AppConfig
 from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.generate import GenerateScreen
 from fastapply.tui.screens.help import HelpScreen, key_sections
@@ -359,13 +360,14 @@ async def test_file_and_all_decisions_and_file_switching(repo: Path) -> None:
 
 
 async def test_keys_are_ignored_right_after_the_review_opens(repo: Path) -> None:
-    app = build(repo, review_grace=0.5)
+    assert AppConfig().review_grace == 0.5  # what users get
+    app = build(repo, review_grace=1.0)  # longer here so a slow, shared CI machine cannot race it
     async with app.run_test(size=(80, 24)) as pilot:
         await generate(pilot, "src/app.py")
         await pilot.press("enter", "space", "A", "enter")  # a burst that would approve everything
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert app.session.counts() == (0, 2)
-        await pilot.pause(0.55)
+        await wait_for(pilot, lambda: not app.screen.in_grace())
         await pilot.press("space")
         assert app.session.counts() == (1, 2)
 
