@@ -156,3 +156,19 @@ def test_snippet_merge_carries_the_changed_lines_and_the_marker(seed: int) -> No
         assert line == MARKER or line in after_lines
     new_lines = set(edit.after.splitlines()) - set(edit.before.splitlines())
     assert any(line.strip() in shown for line in new_lines)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_scrambled_source_parses_and_renames_names_consistently(seed: int) -> None:
+    from fastapply.train.scramble import scramble
+
+    out = scramble(SAMPLE, random.Random(seed))
+    assert out is not None and out != SAMPLE
+    ast.parse(out)
+    before, after = _names(SAMPLE), _names(out)
+    assert len(before) == len(after)
+    mapping: dict[str, str] = {}
+    for a, b in zip(before, after):
+        assert mapping.setdefault(a, b) == b  # one old name -> one new name
+    assert mapping["def"] == "def" and mapping["self"] == "self" and mapping["print"] == "print"
+    assert len(set(mapping.values())) == len(mapping)  # and never two names merged into one

@@ -19,6 +19,7 @@ from typing import Any
 from fastapply.train.dataset import DEFAULT_MIX, Example, draw_edit, make_examples, seam_ok
 from fastapply.train.edit_common import Edit
 from fastapply.train.edit_rename import unseen_wording
+from fastapply.train.scramble import scramble
 from fastapply.train.sources import Source, chunks, is_held_out, iter_files
 
 
@@ -29,6 +30,7 @@ class DataConfig:
     max_tokens: int = 1536
     long_share: float = 0.15  # files cut into longer chunks, so long files are not unseen
     long_max_tokens: int = 3072
+    scramble_share: float = 0.5  # chunks whose identifiers are scrambled first (see scramble.py)
     eval_per_kind: int = 12
     eval_min_lines: int = 40
     eval_max_lines: int = 200
@@ -82,6 +84,9 @@ def build(
     for i, source in enumerate(train_files):
         long = rng.random() < config.long_share
         pieces = chunks(source, 10, 150 if long else 80)
+        for piece in pieces:
+            if rng.random() < config.scramble_share:
+                piece.text = scramble(piece.text, rng) or piece.text
         limit = config.long_max_tokens if long else config.max_tokens
         examples.extend(make_examples(tokenizer, pieces, rng, config.mix, limit, config.per_source))
         if progress and i % 500 == 0:
