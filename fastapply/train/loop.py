@@ -124,6 +124,19 @@ def train(
         tmp.replace(ckpt_path)
         save_model(model, tokenizer, run_dir / "model")
 
+    try:
+        _run(model, opt, examples, tokenizer, config, state, checkpoint, on_log, log_every, cuda, device)
+    except KeyboardInterrupt:
+        checkpoint()  # an interrupted run resumes from where it stopped
+        raise
+    return state
+
+
+def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: TrainConfig, state: TrainState,
+         checkpoint: Callable[[], None], on_log: Callable[[dict[str, Any]], None] | None, log_every: int,
+         cuda: bool, device: Any) -> None:
+    import torch
+
     model.train()
     pad = tokenizer.pad_token_id
     started = time.monotonic()
@@ -163,11 +176,10 @@ def train(
                 last_ckpt = now
             if now - started > config.max_minutes * 60:
                 checkpoint()
-                return state
+                return
         state.epoch += 1
         state.batch_in_epoch = 0
     checkpoint()
-    return state
 
 
 def parameters_of(config: TrainConfig, tokenizer: Any) -> int:
