@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -65,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ex.add_argument("--eval", type=Path, help="for the card: the JSON written by 'train eval --out'")
     ex.add_argument("--hardware", default="2 shared CPU cores (no GPU)", help="for the card")
     ex.add_argument("--notes", type=Path, help="for the card: what the model can and cannot do (markdown)")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _progress(message: str) -> None:
@@ -128,6 +133,7 @@ def _model(args: argparse.Namespace) -> int:
                          tokens_per_batch=args.tokens_per_batch, max_minutes=args.max_minutes,
                          threads=args.threads)
     examples = load_examples(path)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` checkpoints too (background jobs ignore SIGINT)
     _progress(f"{len(examples)} examples; training {args.size} into {args.run}")
     state = train(examples, _load_tokenizer(), args.run, config, resume=args.resume,
                   on_log=lambda d: _progress(json.dumps(d)))

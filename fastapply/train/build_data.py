@@ -30,6 +30,8 @@ class DataConfig:
     max_tokens: int = 1536
     long_share: float = 0.15  # files cut into longer chunks, so long files are not unseen
     long_max_tokens: int = 3072
+    min_lines: int = 10
+    max_lines: int = 80
     scramble_share: float = 0.5  # chunks whose identifiers are scrambled first (see scramble.py)
     eval_per_kind: int = 12
     eval_min_lines: int = 40
@@ -83,7 +85,7 @@ def build(
     examples: list[Example] = list(extra or [])
     for i, source in enumerate(train_files):
         long = rng.random() < config.long_share
-        pieces = chunks(source, 10, 150 if long else 80)
+        pieces = chunks(source, config.min_lines, max(150, config.max_lines) if long else config.max_lines)
         for piece in pieces:
             if rng.random() < config.scramble_share:
                 piece.text = scramble(piece.text, rng) or piece.text
