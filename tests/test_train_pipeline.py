@@ -91,3 +91,23 @@ def test_cli_train_model_without_data_says_how_to_make_it(tmp_path: Path, capsys
 
     assert main(["train", "model", "--data", str(tmp_path / "nothing"), "--run", str(tmp_path / "run")]) == 2
     assert "fastapply train data" in capsys.readouterr().err
+
+
+def test_model_card_reports_the_measured_numbers() -> None:
+    from fastapply.train.card import render_card
+
+    data = {"examples": 10, "tokens": 1000, "target_tokens": 400, "train_files": 3, "heldout_files": 1,
+            "kinds": {"noop": 4, "rename-function": 6}}
+    state = {"step": 7, "tokens_seen": 900, "target_tokens_seen": 300, "epoch": 0, "seconds": 120.0}
+    from dataclasses import asdict
+
+    from fastapply.train.loop import TrainConfig
+
+    evaluation = {"edits": 2, "method": "speculative", "device": "cpu", "dtype": "float32", "exact_match": 0.5,
+                  "line_accuracy": 0.75, "kinds": {"noop": {"n": 2, "exact_match": 0.5, "line_accuracy": 0.75,
+                                                             "closed": 2}}}
+    card = render_card(data, state, asdict(TrainConfig()), 1234, evaluation, hardware="a test box",
+                       notes="## What it can and cannot do\n\nLittle.")
+    assert "Exact match 50.0%" in card and "line accuracy 75.0%" in card
+    assert "1,234 parameters" in card and "a test box" in card and "2.0 minutes" in card
+    assert "| noop | 2 | 50.0% | 75.0% | 2 |" in card

@@ -39,7 +39,7 @@ def render_card(
         "",
         f"- {data['examples']:,} training examples ({data['tokens']:,} tokens, {data['target_tokens']:,} of them target)",
         f"  from {data['train_files']:,} files of the local standard library and site-packages, cut into chunks of",
-        "  10-80 lines (15% of files into chunks of up to 150 lines). Held out by file: "
+        "  whole top-level definitions (sizes in the training history below). Held out by file: "
         f"{data['heldout_files']} files never seen in training.",
         "- No real (git history) edits were available on the training machine, so the mix is 100% synthetic.",
         "",
@@ -84,5 +84,5 @@ def render_card(
             lines.append("Speed: TODO (no rename edits in this evaluation).")
     else:
         lines.append("TODO: not evaluated yet.")
-    lines += ["", "## What it can and cannot do", "", notes.strip(), ""]
+    lines += ["", notes.strip(), ""]
     return "\n".join(lines)
