@@ -113,10 +113,15 @@ def decode_greedy(ctx: DecodeContext) -> None:
     ctx.stats.forwards = session.forwards
 
 
-def decode_speculative(ctx: DecodeContext, config: DraftConfig) -> None:
-    """Speculative edits: draft from the original file, verify in one forward, keep the prefix."""
+def decode_speculative(ctx: DecodeContext, config: DraftConfig, original: list[int] | None = None) -> None:
+    """Speculative edits: draft from the original file, verify in one forward, keep the prefix.
+
+    ``original`` overrides what the drafter copies from (tests use it to force right and wrong
+    drafts); by default it is the file's tokens in the prompt followed by the close marker.
+    """
     start = time.perf_counter()
-    original = ctx.prompt.original_ids + ctx.prompt.tail_ids
+    if original is None:
+        original = ctx.prompt.original_ids + ctx.prompt.tail_ids
     rest = ctx.prompt.ids[: ctx.prompt.code_start] + ctx.prompt.ids[ctx.prompt.code_end :]
     drafter = Drafter(original, rest, config)
     session, pending = _prefill(ctx, start)

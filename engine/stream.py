@@ -55,12 +55,14 @@ class TokenStream:
 
     def push(self, tokens: list[int]) -> None:
         """Append accepted tokens in order, stopping at the first stop token or the budget."""
+        if self.done:
+            return
         for token in tokens:
             if self.done:
-                return
+                break
             if self.room <= 0:
                 self.finish_reason = "length"
-                return
+                break
             self.ids.append(token)
             if token in self.prompt.stop_ids:
                 self.finish_reason = "stop"
