@@ -1,0 +1,75 @@
+"""The bench: cases from JSONL and git history, replay reproduces each case, JSON has its shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import git, make_repo
+from engine_support import SAMPLE, tiny_model
+
+from fastapply.cli import main
+from fastapply.engine.api import Engine, EngineConfig
+from fastapply.engine.bench import run_bench
+from fastapply.engine.bench_cases import BenchCase, load_cases, mine_git
+from fastapply.engine.drafter import DraftConfig
+
+AFTER = SAMPLE.replace("add(", "plus(")
+
+
+def _cases() -> list[BenchCase]:
+    return [
+        BenchCase("sample.py", "Rename add to plus.", SAMPLE, AFTER),
+        BenchCase("sample.py", "Remove the print.", SAMPLE, SAMPLE.replace("    print(total([1, 2, 3]))\n", "")),
+    ]
+
+
+def test_replay_reproduces_every_case_with_every_method() -> None:
+    engine = Engine(tiny_model("llama"), EngineConfig(draft=DraftConfig(start=8, cap=64)))
+    report = run_bench(engine, _cases(), replay=True)
+    data = report.to_dict()
+    assert set(data) == {"cases", "model", "device", "dtype", "replay", "methods", "speedup"}
+    assert set(data["speedup"]) == {"speculative_vs_greedy", "speculative_vs_prompt_lookup"}
+    for name, totals in data["methods"].items():
+        assert set(totals) == {"tokens", "forwards", "seconds", "tokens_per_second", "identical_to_greedy"}
+        assert totals["identical_to_greedy"], name
+    spec, greedy = report.methods["speculative"], report.methods["greedy"]
+    assert spec.tokens == greedy.tokens
+    assert spec.forwards * 4 < greedy.forwards  # copying the file needs few forwards
+
+
+def test_load_cases_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps({"path": "a", "instruction": "b", "before": "c", "after": "d"}) + "\n{\"path\": 1}\n")
+    with pytest.raises(ValueError, match=":2: missing"):
+        load_cases(path)
+
+
+def test_mine_git_keeps_one_file_commits(tmp_path: Path) -> None:
+    body = "".join(f"x{i} = {i}\n" for i in range(120))
+    repo = make_repo(tmp_path / "r", {"a.py": body, "b.py": body})
+    (repo / "a.py").write_text(body.replace("x5 = 5", "x5 = 50"))
+    git(repo, "commit", "-qam", "Set x5 to 50.")
+    (repo / "a.py").write_text(body)
+    (repo / "b.py").write_text(body.replace("x7 = 7", "x7 = 70"))
+    git(repo, "commit", "-qam", "Two files at once.")
+    cases = mine_git(repo, "HEAD")
+    assert [c.instruction for c in cases] == ["Set x5 to 50."]
+    assert cases[0].before == body and "x5 = 50" in cases[0].after
+
+
+def test_cli_bench_json_on_tiny_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(_cases()[0].to_json() + "\n")
+    code = main(["bench", "--cases", str(path), "--shape", "tiny", "--replay", "--output-format", "json",
+                 "--methods", "greedy,speculative"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["replay"] is True and data["cases"] == 1
+    assert data["methods"]["speculative"]["identical_to_greedy"] is True
+
+
+def test_cli_bench_without_cases_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--shape", "tiny"]) == 2
+    assert "--cases" in capsys.readouterr().err

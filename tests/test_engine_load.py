@@ -1,0 +1,65 @@
+"""Loading by local path, clear errors when nothing loadable is there, and a light core import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from engine_support import tiny_model
+
+from fastapply.engine.load import load_model, pick_dtype
+from fastapply.engine.types import EngineError, ModelNotFoundError
+
+
+def test_saved_model_loads_by_path_with_its_tokenizer(tmp_path: Path) -> None:
+    lm = tiny_model("qwen2")
+    lm.model.save_pretrained(tmp_path)
+    lm.tokenizer.save_pretrained(tmp_path)
+    loaded = load_model(str(tmp_path), device="cpu")
+    assert loaded.model.config.model_type == "qwen2"
+    assert loaded.dtype == pick_dtype(loaded.device)
+    assert loaded.tokenizer.encode("def f():") == lm.tokenizer.encode("def f():")
+
+
+def test_missing_folder_names_what_was_looked_for(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_model(str(tmp_path / "nope"))
+
+
+def test_folder_without_safetensors_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"x")
+    with pytest.raises(ModelNotFoundError, match="safetensors"):
+        load_model(str(tmp_path))
+
+
+def test_unknown_hub_id_offline_fails_with_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotFoundError, match="no-such-org/no-such-model"):
+        load_model("no-such-org/no-such-model")
+
+
+def test_bad_device_and_dtype_are_clear_errors() -> None:
+    with pytest.raises(EngineError, match="dtype"):
+        load_model("default", dtype="float8")
+    with pytest.raises(EngineError, match="cuda:7|CUDA|device"):
+        load_model("default", device="cuda:7" if not __import__("torch").cuda.is_available() else "nonsense")
+
+
+@pytest.mark.parametrize("module", ["fastapply", "fastapply.cli", "fastapply.backend", "fastapply.engine.types"])
+def test_core_import_loads_no_torch_transformers_or_textual(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "heavy = [m for m in ('torch', 'transformers', 'textual') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_no_top_level_engine_kernels_or_tui_packages() -> None:
+    code = "import importlib.util as u; print([n for n in ('engine', 'kernels', 'tui') if u.find_spec(n)])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.strip() == "[]"
