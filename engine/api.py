@@ -41,19 +41,19 @@ class EngineConfig:
 def measure_widths(model: Any, device: torch.device, widths: tuple[int, ...] = WIDTHS) -> dict[int, float]:
     """Seconds per forward of each width after a 256-token context (best of three)."""
     session = ModelSession(model, device)
-    vocab = int(model.config.vocab_size)
-    context = torch.randint(0, vocab, (256,), generator=torch.Generator().manual_seed(0)).tolist()
-    session.prefill(context)
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, int(model.config.vocab_size), (256 + max(widths),), generator=generator).tolist()
+    session.prefill(tokens[:256])
     costs: dict[int, float] = {}
     for width in widths:
         best = float("inf")
         for _ in range(3):
             start = time.perf_counter()
-            session.forward(context[:width] if width <= len(context) else context * (width // 256 + 1))
+            session.forward(tokens[256 : 256 + width])
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             best = min(best, time.perf_counter() - start)
-            session.rollback(len(context))
+            session.rollback(256)
         costs[width] = best
     return costs
 
