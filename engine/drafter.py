@@ -27,8 +27,11 @@ class DraftConfig:
     min_len: int = 4  # draft length after a miss never goes below this
     cap: int = 256  # never longer than this (set from the measured forward cost)
     ngram_max: int = 12  # longest suffix used to re-sync
-    ngram_min: int = 4  # shortest suffix searched anywhere ahead and in the rest of the prompt
-    near_window: int = 48  # shorter suffixes only match this close after the pointer
+    ngram_min: int = 4  # shortest suffix searched in the rest of the prompt
+    # (distance ahead of the pointer, suffix tokens that must match there), nearest first
+    match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
+    near: int = 64  # a resume point farther than this is tentative...
+    confirm_run: int = 32  # ...until this many of its tokens are verified in a row
 
 
 class NgramIndex:
@@ -72,6 +75,10 @@ class Drafter:
         self.pointer = 0  # after the last original token verified as copied into the output
         self._source: list[int] | None = original  # sequence being copied, None when lost
         self._pos = 0  # next index in _source
+        # "aligned": copying the original at the pointer; "tentative": at a far guess not yet
+        # confirmed; "copy": borrowing from elsewhere (the prompt, an earlier similar passage).
+        self._mode = "aligned"
+        self._run = 0  # tokens verified in a row since the last re-sync
         self.length = max(1, min(config.start, config.cap))
 
     def draft(self, history: list[int]) -> list[int]:
@@ -105,23 +112,44 @@ class Drafter:
         self._source = None
 
     def _advance(self, n: int) -> None:
-        # Only verified tokens move the pointer; a re-sync position stays a guess until then.
+        # Only verified tokens move the pointer; a far re-sync needs a long verified run first.
         self._pos += n
-        if n and self._source is self.original:
+        self._run += n
+        if self._mode == "tentative" and self._run >= self.config.confirm_run:
+            self._mode = "aligned"
+        if n and self._mode == "aligned":
             self.pointer = self._pos
+
+    def _needed(self, distance: int) -> int:
+        """How many suffix tokens must match to resume ``distance`` tokens after the pointer."""
+        for limit, n in self.config.match_by_distance:
+            if distance <= limit:
+                return n
+        return self.config.ngram_max
 
     def _resync(self, history: list[int]) -> None:
         cfg = self.config
+        # Edits are local: resume at the nearest place ahead where the recent output matches,
+        # asking for longer matches the farther it is (a far, short match is usually a repeat).
+        best: tuple[int, int] | None = None  # (distance, -n)
         for n in range(min(cfg.ngram_max, len(history)), 0, -1):
             key = tuple(history[-n:])
             # A match may start before the pointer as long as it ends past it.
             start = self._orig_index.first_at_or_after(key, max(0, self.pointer - n + 1))
-            if start is not None and (n >= cfg.ngram_min or start - self.pointer <= cfg.near_window):
-                if start + n < len(self.original):
-                    self._source, self._pos = self.original, start + n
+            if start is None or start + n >= len(self.original):
+                continue
+            distance = start + n - self.pointer
+            if n >= self._needed(distance) and (best is None or (distance, -n) < best):
+                best = (distance, -n)
+        self._run = 0
+        if best is not None:
+            self._source, self._pos = self.original, self.pointer + best[0]
+            self._mode = "tentative" if best[0] > cfg.near else "aligned"
+            return
+        # New code: borrow from the instruction, else from a similar passage anywhere in the file.
+        for source, index in ((self.rest, self._rest_index), (self.original, self._orig_index)):
+            for n in range(min(cfg.ngram_max, len(history)), cfg.ngram_min - 1, -1):
+                start = index.last(tuple(history[-n:]))
+                if start is not None and start + n < len(source):
+                    self._source, self._pos, self._mode = source, start + n, "copy"
                     return
-        for n in range(min(cfg.ngram_max, len(history)), cfg.ngram_min - 1, -1):
-            start = self._rest_index.last(tuple(history[-n:]))
-            if start is not None and start + n < len(self.rest):
-                self._source, self._pos = self.rest, start + n
-                return

@@ -82,3 +82,14 @@ def test_rest_of_prompt_is_searched_most_recent_first() -> None:
     drafter = Drafter([1, 2, 3], rest, DraftConfig(start=4, min_len=2, ngram_min=4))
     drafter.start(9)  # not the file's first token: lost
     assert drafter.draft(snippet[:4]) == [50, 51]
+
+
+def test_an_inserted_line_repeated_far_ahead_costs_few_steps() -> None:
+    # An inserted decorator that also stands far ahead in the file, followed there by the same
+    # "def test_" opening: the drafter may try the far copy, but must come back to the pointer.
+    a, b, c = list(range(1000, 1050)), list(range(2000, 2100)), list(range(3000, 3100))
+    decorator, opening = [1, 2, 3, 4, 5, 6, 7, 8], [70, 71, 72]
+    original = a + opening + b + decorator + opening + c
+    target = a + decorator + opening + b + decorator + opening + c
+    steps = _simulate(Drafter(original, [], DraftConfig(start=8, min_len=2, cap=64)), target)
+    assert len(steps) <= 16  # copying b token by token would take 100 steps
