@@ -3,10 +3,13 @@
 The output of a rewrite is a monotone alignment of the original file with edits in between, so
 the drafter keeps a pointer into the original's tokens and proposes the next ``k`` tokens after
 it. After a divergence it re-syncs by looking up the last few generated tokens *forward* from the
-pointer (the nearest later occurrence, never an earlier one: code repeats lines, and an
-earliest-match search jumps back to the wrong copy); failing that, it looks them up in the rest
-of the prompt (an instruction may carry the new code), most recent occurrence first. Look-ups go
-through an n-gram index built once per request.
+pointer, never behind it (code repeats lines, and an earliest-match search jumps back to the wrong
+copy). Edits are local, so the nearest resume point wins, and the farther ahead a candidate lies,
+the longer the match it needs; a far jump stays tentative (the pointer does not move) until a long
+run there is verified, so a repeat of an inserted line cannot hijack the alignment. Failing all
+that, new code is borrowed from the rest of the prompt (an instruction may carry it, as an edit
+snippet does) or from a similar passage of the file, most recent occurrence first, without moving
+the pointer. Look-ups go through n-gram indexes built once per request.
 
 The draft length grows on full acceptance and shrinks on a miss, capped by what a forward of that
 width costs on the device (measured elsewhere and passed in as ``cap``).
