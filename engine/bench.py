@@ -16,11 +16,11 @@ from fastapply.engine.api import Engine
 from fastapply.engine.bench_cases import BenchCase
 from fastapply.engine.prompt import target_ids
 from fastapply.engine.replay import pinned_logits
-from fastapply.engine.types import METHODS, GenerationRequest, GenerationResult, Method
+from fastapply.engine.types import METHODS, DecodeRates, GenerationRequest, GenerationResult, Method
 
 
 @dataclass(slots=True)
-class MethodTotals:
+class MethodTotals(DecodeRates):
     tokens: int = 0
     forwards: int = 0
     seconds: float = 0.0
@@ -28,18 +28,6 @@ class MethodTotals:
     draft_accepted: int = 0
     identical_cases: int = 0
     cases: int = 0
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds else 0.0
-
-    @property
-    def forwards_per_token(self) -> float:
-        return self.forwards / self.tokens if self.tokens else 0.0
-
-    @property
-    def acceptance(self) -> float:
-        return self.draft_accepted / self.draft_proposed if self.draft_proposed else 0.0
 
     @property
     def identical_to_greedy(self) -> bool:

@@ -49,11 +49,12 @@ def _git(repo: Path, *args: str) -> str:
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise ValueError(f"git {' '.join(args)} failed in {repo}: {result.stderr.strip()}")
+        raise ValueError(f"git {' '.join(args[:2])} failed in {str(repo)!r}: {result.stderr.strip()}")
     return result.stdout
 
 
 def _show(repo: Path, rev: str, path: str) -> str | None:
+    """A file's text at ``rev``; None when it is absent there, binary or not UTF-8."""
     result = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{path}"], capture_output=True, check=False)
     if result.returncode != 0 or b"\0" in result.stdout:
         return None
@@ -68,36 +69,38 @@ def mine_git(
     rev_range: str = "HEAD",
     *,
     min_lines: int = 100,
-    max_lines: int = 400,
-    max_changed: float = 0.15,
+    max_lines: int | None = 400,
+    max_changed: float | None = 0.15,
     suffixes: tuple[str, ...] = (".py",),
+    max_commits: int | None = None,
 ) -> list[BenchCase]:
     """Edits from a repository's history: one modified text file per commit, sizes filtered.
 
-    ``max_changed`` bounds the share of the file's lines that the commit added or removed.
+    ``max_changed`` bounds the share of the file's lines that the commit added or removed;
+    ``None`` for ``max_lines`` or ``max_changed`` turns that filter off.
+
+    Raises:
+        ValueError: ``repo`` is not a git repository or ``rev_range`` is not a valid range.
     """
     repo = Path(repo)
-    log = _git(repo, "log", "--no-merges", "--format=%H%x00%s", rev_range)
+    limit = [f"-n{max_commits}"] if max_commits else []
+    log = _git(repo, "log", "--no-merges", *limit, "--numstat", "--format=%x00%H%x01%s", rev_range)
     cases: list[BenchCase] = []
-    for line in log.splitlines():
-        sha, _, subject = line.partition("\0")
-        changes = _git(repo, "diff-tree", "--no-commit-id", "-r", "--numstat", "--diff-filter=AMDRC", f"{sha}^!" if _has_parent(repo, sha) else sha)
-        rows = [row.split("\t") for row in changes.splitlines() if row.strip()]
-        if len(rows) != 1 or rows[0][0] == "-":
-            continue
+    for record in log.split("\0")[1:]:
+        head, _, stat = record.partition("\n")
+        sha, _, subject = head.partition("\x01")
+        rows = [row.split("\t") for row in stat.splitlines() if row.strip()]
+        if len(rows) != 1 or rows[0][0] == "-" or not rows[0][2].endswith(suffixes):
+            continue  # several files, a binary file, or another language
         added, removed, path = int(rows[0][0]), int(rows[0][1]), rows[0][2]
-        if not path.endswith(suffixes):
-            continue
+        # An added file (or a root commit) has no "before": _show returns None.
         before, after = _show(repo, f"{sha}^", path), _show(repo, sha, path)
-        if before is None or after is None or before == after:
+        if before is None or after is None or before == after or not subject.strip():
             continue
         lines = before.count("\n")
-        if not (min_lines <= lines <= max_lines) or (added + removed) > max_changed * lines:
+        if lines < min_lines or (max_lines is not None and lines > max_lines):
             continue
-        cases.append(BenchCase(path=path, instruction=subject, before=before, after=after))
+        if max_changed is not None and added + removed > max_changed * lines:
+            continue
+        cases.append(BenchCase(path=path, instruction=subject.strip(), before=before, after=after))
     return cases
-
-
-def _has_parent(repo: Path, sha: str) -> bool:
-    result = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"{sha}^"], capture_output=True, check=False)
-    return result.returncode == 0

@@ -14,11 +14,8 @@ from typing import Any
 
 import torch
 
+from fastapply.engine.assets import DEFAULT_MODEL_DIR, TOKENIZER_DIR
 from fastapply.engine.types import EngineError, ModelNotFoundError
-
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_MODEL_DIR = MODELS_DIR / "default"
-TOKENIZER_DIR = MODELS_DIR / "tokenizer"
 
 _DTYPES = {
     "float32": torch.float32,

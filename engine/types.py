@@ -27,17 +27,15 @@ class GenerationRequest:
     on_text: Callable[[str], None] | None = None  # called with each newly accepted piece of text
 
 
-@dataclass(slots=True)
-class GenerationStats:
-    tokens: int = 0  # tokens emitted, the stop marker included
-    forwards: int = 0  # model forward passes after prefill
-    draft_proposed: int = 0
-    draft_accepted: int = 0
-    prompt_tokens: int = 0
-    prefill_seconds: float = 0.0
-    time_to_first_token: float = 0.0
-    seconds: float = 0.0  # wall time of the whole generation, prefill included
-    finish_reason: FinishReason = "stop"
+class DecodeRates:
+    """Rates derived from token, forward, time and draft counts (shared by stats and totals)."""
+
+    __slots__ = ()
+    tokens: int
+    forwards: int
+    seconds: float
+    draft_proposed: int
+    draft_accepted: int
 
     @property
     def tokens_per_second(self) -> float:
@@ -51,6 +49,19 @@ class GenerationStats:
     @property
     def forwards_per_token(self) -> float:
         return self.forwards / self.tokens if self.tokens else 0.0
+
+
+@dataclass(slots=True)
+class GenerationStats(DecodeRates):
+    tokens: int = 0  # tokens emitted, the stop marker included
+    forwards: int = 0  # model forward passes after prefill
+    draft_proposed: int = 0
+    draft_accepted: int = 0
+    prompt_tokens: int = 0
+    prefill_seconds: float = 0.0
+    time_to_first_token: float = 0.0
+    seconds: float = 0.0  # wall time of the whole generation, prefill included
+    finish_reason: FinishReason = "stop"
 
     def to_dict(self) -> dict[str, float | int | str]:
         return {

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from fastapply.backend import Backend
+from fastapply.engine.assets import DEFAULT_MODEL_DIR
 from fastapply.errors import EXIT_OK, EngineFailure, UsageError
 
 BACKEND_ENV = "FASTAPPLY_BACKEND"
@@ -54,15 +55,8 @@ def _hub_cache() -> Path:
 def local_models() -> list[tuple[str, str]]:
     """(spec, where) pairs for models that can be loaded without a network."""
     found: list[tuple[str, str]] = []
-    embedded = Path(__file__).resolve().parent.parent / "engine" / "models"
-    try:
-        import fastapply.engine as engine_pkg
-
-        embedded = Path(engine_pkg.__file__).resolve().parent / "models"
-    except ImportError:
-        pass
-    default = embedded / "default"
-    found.append(("default", str(default) if default.is_dir() else f"{embedded} (embedded model not built yet)"))
+    where = str(DEFAULT_MODEL_DIR)
+    found.append(("default", where if DEFAULT_MODEL_DIR.is_dir() else f"{where} (embedded model not built yet)"))
     cache = _hub_cache()
     if cache.is_dir():
         for entry in sorted(cache.glob("models--*")):

@@ -17,12 +17,6 @@ from fastapply.errors import UsageError
 
 
 
-def _tokenizer_dir() -> Path:
-    from fastapply.engine import __file__ as engine_init
-
-    return Path(engine_init).resolve().parent / "models" / "tokenizer"
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     steps = parser.add_subparsers(dest="step", metavar="STEP")
     tok = steps.add_parser("tokenizer", help="train the byte-level BPE tokenizer on local Python source")
@@ -77,9 +71,9 @@ def _progress(message: str) -> None:
 
 
 def _load_tokenizer(path: Path | None = None) -> object:
-    from transformers import AutoTokenizer
+    from fastapply.engine.load import TOKENIZER_DIR, load_tokenizer
 
-    return AutoTokenizer.from_pretrained(str(path or _tokenizer_dir()))
+    return load_tokenizer(path or TOKENIZER_DIR)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -115,7 +109,10 @@ def _data(args: argparse.Namespace) -> int:
         return 0
     real = []
     for repo in args.from_git:
-        real.extend(real_examples(tok, repo, max_tokens=args.max_tokens))
+        try:
+            real.extend(real_examples(tok, repo, max_tokens=args.max_tokens))
+        except ValueError as exc:
+            raise UsageError(f"--from-git {repo}: {exc}") from exc
         _progress(f"{repo}: {len(real)} real edits so far")
     summary = build(tok, args.out, config, progress=_progress, extra=real)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))

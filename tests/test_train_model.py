@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-DEFAULT = Path(__file__).resolve().parents[1] / "engine" / "models" / "default"
+from fastapply.engine.assets import DEFAULT_MODEL_DIR
+
+DEFAULT = DEFAULT_MODEL_DIR
 SMALL = "def greet(name):\n    return 'hello ' + name\n\n\nprint(greet('world'))\n"
 
 pytestmark = pytest.mark.skipif(not (DEFAULT / "model.safetensors").exists(), reason="no shipped model yet")

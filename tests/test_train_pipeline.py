@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from fastapply.engine.assets import TOKENIZER_DIR
 from fastapply.engine.prompt import build_prompt, target_ids
 from fastapply.train.dataset import IGNORE, Example, collate, encode, length_batches, seam_ok
 from fastapply.train.edit_common import Edit
 
-TOKENIZER_DIR = Path(__file__).resolve().parents[1] / "engine" / "models" / "tokenizer"
 CODE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
 
 

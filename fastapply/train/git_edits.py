@@ -1,50 +1,32 @@
-"""Real edits from a repository's history: commits that change exactly one Python file, with the
-commit subject as the instruction.
+"""Real edits from a repository's history for training: commits that change exactly one Python
+file, with the commit subject as the instruction.
 
-Reads history through the ``git`` command line; knows nothing about models. Commits whose file
-does not parse before and after, or whose prompt + target exceeds the token cap, are skipped.
+The mining itself is the bench's (``fastapply.engine.bench_cases.mine_git``); this module keeps
+the edits that parse before and after and whose prompt + target fits the token cap.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from fastapply.engine.bench_cases import mine_git
 from fastapply.train.dataset import Example, encode, seam_ok
 from fastapply.train.edit_common import Edit, parses
 
 
-class GitHistoryError(ValueError):
-    """The path is not a readable git repository."""
-
-
-def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise GitHistoryError(f"git {' '.join(args[:2])} failed in {str(repo)!r}: {proc.stderr.strip()}")
-    return proc.stdout
-
-
 def real_edits(repo: Path, max_commits: int = 5000) -> list[Edit]:
-    """One ``Edit`` per non-merge commit that modifies exactly one ``.py`` file (and nothing else)."""
-    log = _git(repo, "log", "--no-merges", f"-n{max_commits}", "--format=%x00%H%x01%s", "--name-status")
-    edits: list[Edit] = []
-    for record in log.split("\x00")[1:]:
-        head, _, files = record.partition("\n")
-        sha, _, subject = head.partition("\x01")
-        changed = [line.split("\t") for line in files.strip().splitlines() if line.strip()]
-        if len(changed) != 1 or changed[0][0] != "M" or not changed[0][-1].endswith(".py"):
-            continue
-        path = changed[0][-1]
-        try:
-            before = _git(repo, "show", f"{sha}^:{path}")
-            after = _git(repo, "show", f"{sha}:{path}")
-        except GitHistoryError:
-            continue
-        if before != after and subject.strip() and parses(before) and parses(after):
-            edits.append(Edit(kind="real", instruction=subject.strip(), before=before, after=after, path=path))
-    return edits
+    """One ``Edit`` per non-merge commit that modifies exactly one ``.py`` file (and nothing else).
+
+    Raises:
+        ValueError: ``repo`` is not a git repository.
+    """
+    cases = mine_git(repo, "HEAD", min_lines=0, max_lines=None, max_changed=None, max_commits=max_commits)
+    return [
+        Edit(kind="real", instruction=c.instruction, before=c.before, after=c.after, path=c.path)
+        for c in cases
+        if parses(c.before) and parses(c.after)
+    ]
 
 
 def real_examples(tokenizer: Any, repo: Path, max_tokens: int = 1536) -> list[Example]:
