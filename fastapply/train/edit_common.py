@@ -42,12 +42,22 @@ class Edit:
     meta: dict[str, str] = field(default_factory=dict)  # e.g. a rename's old and new names
 
 
-def parses(text: str) -> bool:
+def parse_or_none(text: str) -> ast.Module | None:
+    """The module's syntax tree, or None when the text is not valid Python."""
     try:
-        ast.parse(text)
+        return ast.parse(text)
     except (SyntaxError, ValueError):
-        return False
-    return True
+        return None
+
+
+def has_docstring(body: list[ast.stmt]) -> bool:
+    """Whether a function, class or module body opens with a string literal."""
+    first = body[0] if body else None
+    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+
+
+def parses(text: str) -> bool:
+    return parse_or_none(text) is not None
 
 
 def is_plain_name(name: str) -> bool:

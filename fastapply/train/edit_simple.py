@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import random
 
-from fastapply.train.edit_common import Edit, WORDS, describe_function, functions, owns_lines, parses
+from fastapply.train.edit_common import (
+    Edit, WORDS, describe_function, functions, owns_lines, parse_or_none, parses,
+)
 
 _MODULES = (
     "os sys re json math time typing logging functools itertools collections pathlib "
@@ -27,10 +29,7 @@ def make_noop(rng: random.Random, text: str, path: str = "") -> Edit:
         "Make no changes.", "Leave this file exactly as it is.", "No changes needed; return the file unchanged.",
         "Keep the code as is.", "This file is fine. Do not modify it.", "Return the file unchanged.",
     ]
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        tree = None
+    tree = parse_or_none(text)
     if tree is not None and not _print_calls(tree):
         choices += ["Remove all print calls.", "Delete the debugging print statements."]
     if tree is not None:
@@ -62,9 +61,8 @@ def _new_literal(rng: random.Random, value: object) -> str | None:
 
 def make_literal(rng: random.Random, text: str, path: str = "") -> Edit | None:
     """Change a default argument, or a literal that occurs once in the file."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     lines = text.splitlines(keepends=True)
     options: list[tuple[ast.Constant, str]] = []  # (node, how to describe it)
@@ -118,9 +116,8 @@ def _import_insert_line(tree: ast.Module) -> tuple[int, bool]:
 
 
 def make_add_import(rng: random.Random, text: str, path: str = "") -> Edit | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     if rng.random() < 0.6:
         mod = rng.choice(_MODULES)
@@ -141,9 +138,8 @@ def make_add_import(rng: random.Random, text: str, path: str = "") -> Edit | Non
 
 
 def make_remove_import(rng: random.Random, text: str, path: str = "") -> Edit | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     lines = text.splitlines(keepends=True)
     options = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno == n.end_lineno
@@ -167,9 +163,8 @@ def _print_calls(tree: ast.AST) -> list[ast.Expr]:
 
 
 def make_remove_prints(rng: random.Random, text: str, path: str = "") -> Edit | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     lines = text.splitlines(keepends=True)
     prints = _print_calls(tree)

@@ -7,11 +7,10 @@ the snippet is cut from the edited function around the changed lines. Knows noth
 
 from __future__ import annotations
 
-import ast
 import difflib
 import random
 
-from fastapply.train.edit_common import Edit, functions, node_start_line
+from fastapply.train.edit_common import Edit, functions, node_start_line, parse_or_none
 from fastapply.train.edit_simple import make_literal
 from fastapply.train.edit_struct import make_docstring, make_insert
 
@@ -52,9 +51,8 @@ def make_snippet(rng: random.Random, text: str, path: str = "") -> Edit | None:
     rows = _changed_rows(text, inner.after)
     if not rows:
         return None
-    try:
-        tree = ast.parse(inner.after)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(inner.after)
+    if tree is None:
         return None
     holders = [fn for fn, _ in functions(tree)
                if node_start_line(fn) <= rows[0] and rows[-1] < (fn.end_lineno or fn.lineno)]

@@ -10,7 +10,8 @@ import ast
 import random
 
 from fastapply.train.edit_common import (
-    Edit, WORDS, describe_function, functions, node_start_line, parses, split_words,
+    Edit, WORDS, describe_function, functions, has_docstring, node_start_line, parse_or_none, parses,
+    split_words,
 )
 
 
@@ -20,9 +21,8 @@ def _blank(line: str) -> bool:
 
 def make_delete_function(rng: random.Random, text: str, path: str = "") -> Edit | None:
     """Remove a function with its decorators and the blank lines after it."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     lines = text.splitlines(keepends=True)
     options = []
@@ -59,9 +59,8 @@ def _sentence(rng: random.Random, name: str) -> str:
 
 def make_docstring(rng: random.Random, text: str, path: str = "") -> Edit | None:
     """Add a one-line docstring to a function that has none, or replace a one-line docstring."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     lines = text.splitlines(keepends=True)
     options = [(fn, owner) for fn, owner in functions(tree) if fn.body[0].lineno > fn.lineno]
@@ -73,7 +72,7 @@ def make_docstring(rng: random.Random, text: str, path: str = "") -> Edit | None
     indent = " " * first.col_offset
     new_line = f'{indent}"""{doc}"""\n'
     what = describe_function(fn, owner, rng)
-    has_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    has_doc = has_docstring(fn.body)
     if has_doc:
         if first.lineno != first.end_lineno:
             return None
@@ -105,9 +104,8 @@ def _statement(rng: random.Random, fn: ast.FunctionDef | ast.AsyncFunctionDef) -
 
 def make_insert(rng: random.Random, text: str, path: str = "") -> Edit | None:
     """Insert a given statement at the start (after any docstring) or the end of a function."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(text)
+    if tree is None:
         return None
     lines = text.splitlines(keepends=True)
     options = [(fn, owner) for fn, owner in functions(tree) if fn.body[0].lineno > fn.lineno]
@@ -116,7 +114,7 @@ def make_insert(rng: random.Random, text: str, path: str = "") -> Edit | None:
     fn, owner = rng.choice(options)
     stmt = _statement(rng, fn)
     body = fn.body
-    has_doc = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+    has_doc = has_docstring(body)
     what = describe_function(fn, owner, rng)
     at_end = rng.random() < 0.35 and not isinstance(body[-1], (ast.Return, ast.Raise))
     if at_end:

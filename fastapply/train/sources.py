@@ -7,12 +7,12 @@ nothing about edits or tokens.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapply.train.edit_common import parse_or_none, parses
 from fastapply.train.tokenizer import python_files, python_source_roots
 
 
@@ -49,9 +49,7 @@ def iter_files(max_files: int = 20000, max_file_bytes: int = 60_000) -> Iterator
             continue
         if "\t" in text or "\r" in text or not text.isascii():
             continue
-        try:
-            ast.parse(text)
-        except (SyntaxError, ValueError):
+        if not parses(text):
             continue
         yield Source(path=_relative(path, roots), text=text)
 
@@ -63,9 +61,8 @@ def chunks(source: Source, min_lines: int = 10, max_lines: int = 80) -> list[Sou
     names from elsewhere, which does not matter for editing). Statements longer than
     ``max_lines`` are dropped rather than split.
     """
-    try:
-        tree = ast.parse(source.text)
-    except (SyntaxError, ValueError):
+    tree = parse_or_none(source.text)
+    if tree is None:
         return []
     lines = source.text.splitlines(keepends=True)
     spans: list[tuple[int, int]] = []
