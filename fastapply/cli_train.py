@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = steps.add_parser("model", help="train (or resume training) the apply model")
     model.add_argument("--data", type=Path, default=Path("runs/data"))
     model.add_argument("--run", type=Path, default=Path("runs/model"))
-    model.add_argument("--size", default="small", help="toy, tiny, small or base")
+    model.add_argument("--size", default="small",
+                       help="toy, tiny, small, base, or copy (hand-wired copy layers, the rest trained)")
     model.add_argument("--lr", type=float, default=2e-3)
     model.add_argument("--total-steps", type=int, default=2000, help="length of the lr schedule")
     model.add_argument("--tokens-per-batch", type=int, default=6144)

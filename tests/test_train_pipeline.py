@@ -111,3 +111,6 @@ def test_model_card_reports_the_measured_numbers() -> None:
     assert "Exact match 50.0%" in card and "line accuracy 75.0%" in card
     assert "1,234 parameters" in card and "a test box" in card and "2.0 minutes" in card
     assert "| noop | 2 | 50.0% | 75.0% | 2 |" in card
+    copy = render_card(data, state, asdict(TrainConfig(size="copy")), 1234, None, hardware="a test box")
+    assert "copy circuit" in copy and "size preset `copy`" in copy and "rope theta 10000" not in copy
+    assert "rope theta 10000" in card and "copy circuit" not in card

@@ -13,6 +13,33 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _model_section(cfg: dict[str, Any], params: int) -> list[str]:
+    if cfg["size"] == "copy":
+        return [
+            "A small Llama whose embeddings and first three layers are set by hand as a copy circuit",
+            "(`fastapply/train/copy_prior.py`: exact previous-token heads, then two copy heads that match the",
+            "latest 8 and 3 tokens against every earlier position and predict what followed there). Those stay",
+            "frozen; two more layers, which start as the identity, are trained by `fastapply train` on synthetic",
+            "edits of real Python source.",
+            "",
+            "## Model",
+            "",
+            f"- transformers `LlamaForCausalLM`, size preset `copy`, {params:,} parameters (tied embeddings),",
+            "  5 layers, hidden 384, 3 heads of 256 sharing one key/value head, rope theta 1e30 (most RoPE pairs",
+            f"  barely turn, so the copy match ignores position), project tokenizer, max positions {cfg['max_positions']}.",
+            "",
+        ]
+    return [
+        "A small Llama trained from scratch by `fastapply train` on synthetic edits of real Python source.",
+        "",
+        "## Model",
+        "",
+        f"- transformers `LlamaForCausalLM`, size preset `{cfg['size']}`, {params:,} parameters (tied embeddings),",
+        f"  project tokenizer (8192-token byte-level BPE), max positions {cfg['max_positions']}, rope theta 10000.",
+        "",
+    ]
+
+
 def render_card(
     data: dict[str, Any],
     train_state: dict[str, Any],
@@ -25,16 +52,8 @@ def render_card(
 ) -> str:
     cfg = train_config
     kinds = "\n".join(f"| {k} | {v} |" for k, v in sorted(data.get("kinds", {}).items()))
-    lines = [
-        "# fastapply default apply model",
-        "",
-        "A small Llama trained from scratch by `fastapply train` on synthetic edits of real Python source.",
-        "",
-        "## Model",
-        "",
-        f"- transformers `LlamaForCausalLM`, size preset `{cfg['size']}`, {params:,} parameters (tied embeddings),",
-        f"  project tokenizer (8192-token byte-level BPE), max positions {cfg['max_positions']}, rope theta 10000.",
-        "",
+    lines = ["# fastapply default apply model", "", *_model_section(cfg, params)]
+    lines += [
         "## Data",
         "",
         f"- {data['examples']:,} training examples ({data['tokens']:,} tokens, {data['target_tokens']:,} of them target)",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapply.train.dataset import Example, collate, length_batches
-from fastapply.train.model import build_model, count_parameters, preset
+from fastapply.train.model import count_parameters, freeze_wired, new_model
 
 
 @dataclass(slots=True)
@@ -105,9 +105,11 @@ def train(
     device, cuda = _device()
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
-    model = build_model(preset(config.size), tokenizer, config.max_positions).to(device)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    model = new_model(config.size, tokenizer, config.max_positions).to(device)
+    freeze_wired(model, config.size)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95))
     state = TrainState()
@@ -138,6 +140,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
     import torch
 
     model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
     pad = tokenizer.pad_token_id
     started = time.monotonic()
     last_ckpt = started
@@ -153,7 +156,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
                 loss = target_loss(model, batch)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             opt.step()
             opt.zero_grad(set_to_none=True)
             state.step += 1
@@ -183,4 +186,4 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
 
 
 def parameters_of(config: TrainConfig, tokenizer: Any) -> int:
-    return count_parameters(build_model(preset(config.size), tokenizer, config.max_positions))
+    return count_parameters(new_model(config.size, tokenizer, config.max_positions))

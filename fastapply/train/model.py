@@ -27,11 +27,36 @@ PRESETS: dict[str, ModelSize] = {
 }
 
 
+COPY_PRIOR = "copy"  # the hand-wired copy circuit of ``copy_prior`` plus learned layers
+
+
 def preset(name: str) -> ModelSize:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown model size {name!r}; choose from {sorted(PRESETS)}") from None
+        choices = sorted([*PRESETS, COPY_PRIOR])
+        raise ValueError(f"unknown model size {name!r}; choose from {choices}") from None
+
+
+def new_model(name: str, tokenizer: Any, max_positions: int = 4096) -> Any:
+    """A fresh model of preset ``name``: random weights, or the copy prior."""
+    if name == COPY_PRIOR:
+        from fastapply.train.copy_prior import PriorLayout, build_copy_prior
+
+        return build_copy_prior(tokenizer, PriorLayout(max_positions=max_positions))
+    return build_model(preset(name), tokenizer, max_positions)
+
+
+def freeze_wired(model: Any, name: str) -> None:
+    """The copy prior's wired layers and embeddings stay as set; only the rest is trained."""
+    if name != COPY_PRIOR:
+        return
+    from fastapply.train.copy_prior import wired_parameter_names
+
+    wired = wired_parameter_names()
+    for pname, param in model.named_parameters():
+        if pname.startswith(wired):
+            param.requires_grad_(False)
 
 
 def llama_config(size: ModelSize, tokenizer: Any, max_positions: int = 4096) -> Any:

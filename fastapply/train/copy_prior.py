@@ -1,0 +1,241 @@
+"""A copy prior: a small Llama whose first three layers are set by hand to copy from context.
+
+An apply model's output is mostly the original file verbatim, and a model of a few million
+parameters trained on a CPU for an hour does not learn to copy thousands of tokens. So three layers
+are written directly as an induction circuit, and training only has to learn the edits:
+
+- every token's embedding holds a constant (dimension 0), a random unit input code ``c(token)`` in
+  subspace A, and a random unit output code ``o(token)`` in subspace P, which the tied embeddings
+  read as logits;
+- layer 0 moves the token's own ``o`` from P to Q (so P starts empty) and copies ``c`` of the
+  tokens 1 and 2 back into B1, B2; layer 1 copies A, B1, B2 of the tokens 3 and 6 back into B3..B8.
+  A head looks exactly m back by a RoPE phase on the constant, on the high-frequency pairs;
+- layer 2's copy head scores every earlier position j by how many of the K tokens before it equal
+  the K latest (weighted, nearest first), on RoPE pairs whose frequency is so low that position
+  does not count, and writes ``o(x[j])`` into P: the model predicts what followed the same context;
+- the remaining layers start as the identity (zero output projections) and are trained.
+
+It has no sense of position beyond K tokens: where the same K tokens occur twice and are followed
+by different tokens, it hesitates between them, and training has to do better. Two identities make
+the wrapper line up: ``<updated-code>`` reads like ``<code>``, and predicting ``</code>`` comes out
+as ``</updated-code>``. Knows transformers' Llama and the project's markers; knows nothing about
+data or training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, OPEN_CODE, OPEN_OUTPUT
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One wired head: look ``offset`` back and add subspace ``src`` there (times sign) to ``dest``."""
+
+    offset: int
+    moves: tuple[tuple[str, str, float], ...]  # (src, dest, sign)
+
+
+# layer 0: move the own output code P -> Q; x[t-1] -> B1, x[t-2] -> B2
+# layer 1: from t-3 read A,B1,B2 (x[t-3..t-5]) -> B3..B5; from t-6 -> B6..B8
+OFFSET_LAYERS: tuple[tuple[Route, ...], ...] = (
+    (Route(0, (("P", "Q", 1.0), ("P", "P", -1.0))), Route(1, (("A", "B1", 1.0),)),
+     Route(2, (("A", "B2", 1.0),))),
+    (Route(3, (("A", "B3", 1.0), ("B1", "B4", 1.0), ("B2", "B5", 1.0))),
+     Route(6, (("A", "B6", 1.0), ("B1", "B7", 1.0), ("B2", "B8", 1.0)))),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorLayout:
+    hidden: int = 384
+    code_dim: int = 27  # width of an input code; K of them form the copy head's match
+    out_dim: int = 56  # width of an output code (8192 of them must stay apart)
+    context: int = 8  # tokens the copy head matches (K); B1..BK are wired by OFFSET_LAYERS
+    layers: int = 5  # three wired layers, the rest learned
+    heads: int = 3
+    head_dim: int = 256
+    intermediate: int = 512
+    rope_theta: float = 1e30  # most RoPE pairs turn < 0.15 rad over 4096 positions (float32-safe)
+    max_positions: int = 4096
+    const: float = 1.0
+    input_scale: float = 0.5  # weight of A in the embedding: how much logits favour repeating x[t]
+    copy_gain: float = 4.0  # size of the copied output code in P
+    position_sharpness: float = 40.0  # attention logit per unit of positional gap
+    match_nats: float = 10.0  # copy attention logit per matching context token
+    match_decay: float = 0.97  # nearer context tokens weigh a little more
+    near_context: int = 3  # tokens the second, less noisy copy head matches
+    close_margin: float = 0.5
+    seed: int = 0
+    spans: dict[str, slice] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [("A", self.code_dim)] + [(f"B{m}", self.code_dim) for m in range(1, self.context + 1)]
+        names += [("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
+        at = 1
+        for name, width in names:
+            self.spans[name] = slice(at, at + width)
+            at += width
+        if at > self.hidden:
+            raise ValueError(f"hidden {self.hidden} cannot hold {at} wired dimensions")
+        if 2 * (self.head_dim // 2 - self.positional_pairs) < self.context * self.code_dim:
+            raise ValueError("head_dim too small for the copy head's content match")
+        if self.hidden % self.heads:
+            raise ValueError("hidden must be a multiple of heads (a transformers check)")
+
+    def frequencies(self) -> list[float]:
+        return [self.rope_theta ** (-2 * i / self.head_dim) for i in range(self.head_dim // 2)]
+
+    @property
+    def positional_pairs(self) -> int:
+        return sum(1 for f in self.frequencies() if f * self.max_positions > 0.15)
+
+    def scale_of(self, name: str) -> float:
+        return self.input_scale if name == "A" else 1.0
+
+
+def prior_config(layout: PriorLayout, tokenizer: Any) -> Any:
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=layout.hidden, num_hidden_layers=layout.layers,
+        num_attention_heads=layout.heads, num_key_value_heads=1, head_dim=layout.head_dim,
+        intermediate_size=layout.intermediate, max_position_embeddings=layout.max_positions,
+        rope_theta=layout.rope_theta, rms_norm_eps=1e-6, tie_word_embeddings=True, bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, attention_dropout=0.0,
+    )
+
+
+def _unit_rows(rows: int, width: int, gen: Any) -> Any:
+    import torch
+
+    codes = torch.randn(rows, width, generator=gen, dtype=torch.float64)
+    return codes / codes.norm(dim=1, keepdim=True)
+
+
+def token_codes(layout: PriorLayout, tokenizer: Any) -> tuple[Any, Any]:
+    """(input codes [vocab, code_dim], output codes [vocab, out_dim]), unit rows."""
+    gen = __import__("torch").Generator().manual_seed(layout.seed)
+    vocab = len(tokenizer)
+    c = _unit_rows(vocab, layout.code_dim, gen)
+    o = _unit_rows(vocab, layout.out_dim, gen)
+    ids = {m: tokenizer.convert_tokens_to_ids(m) for m in (OPEN_CODE, CLOSE_CODE, OPEN_OUTPUT, CLOSE_OUTPUT)}
+    c[ids[OPEN_OUTPUT]] = c[ids[OPEN_CODE]]
+    o[ids[CLOSE_OUTPUT]] = o[ids[CLOSE_CODE]]
+    return c, o[:vocab]
+
+
+def _zeros(layout: PriorLayout) -> tuple[Any, Any, Any, Any]:
+    import torch
+
+    hd, n = layout.head_dim, layout.heads
+    return (torch.zeros(n * hd, layout.hidden, dtype=torch.float64), torch.zeros(hd, layout.hidden, dtype=torch.float64),
+            torch.zeros(hd, layout.hidden, dtype=torch.float64), torch.zeros(layout.hidden, n * hd, dtype=torch.float64))
+
+
+def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], kappa: float) -> None:
+    """Heads that look a fixed distance back; they share one key (the constant) and one value."""
+    import torch
+
+    hd, half = layout.head_dim, layout.head_dim // 2
+    freqs = layout.frequencies()[: layout.positional_pairs]
+    q, k, v, o = _zeros(layout)
+    const_in = 1.0 / (layout.const * kappa)
+    for i in range(len(freqs)):
+        k[i, 0] = const_in
+    sharp = layout.position_sharpness * math.sqrt(hd)  # undoes the attention's 1/sqrt(head_dim)
+    reads = list(dict.fromkeys(src for r in routes for src, _, _ in r.moves))
+    v_at: dict[str, int] = {}
+    row = 0
+    for name in reads:
+        span, width = layout.spans[name], layout.spans[name].stop - layout.spans[name].start
+        v[row : row + width, span] = torch.eye(width, dtype=torch.float64) / (layout.scale_of(name) * kappa)
+        v_at[name] = row
+        row += width
+    assert row <= hd, "a layer's wired reads must fit one value head"
+    for head, route in enumerate(routes):
+        for i, f in enumerate(freqs):  # rotated dot product = cos(f * (t - j - offset))
+            q[head * hd + i, 0] = sharp * math.cos(route.offset * f) * const_in
+            q[head * hd + half + i, 0] = -sharp * math.sin(route.offset * f) * const_in
+        for name, dest, sign in route.moves:
+            span = layout.spans[dest]
+            width = span.stop - span.start
+            o[span, head * hd + v_at[name] : head * hd + v_at[name] + width] = sign * torch.eye(width, dtype=torch.float64)
+    _set(layer.self_attn, q, k, v, o)
+
+
+def _wire_copy(layout: PriorLayout, layer: Any, kappa: float) -> None:
+    """Head 0 attends where the K tokens before j equal the K latest, head 1 where the nearest
+    ``near_context`` do; both write o(x[j]) into P (and c(x[j]) into N), so their votes add: the
+    near head is less noisy, the far one breaks the near one's ties."""
+    import torch
+
+    hd, half, dc = layout.head_dim, layout.head_dim // 2, layout.code_dim
+    content = list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
+    q, k, v, o = _zeros(layout)
+    eye = torch.eye(dc, dtype=torch.float64)
+    for s in range(layout.context):
+        dims = torch.tensor(content[s * dc : (s + 1) * dc])
+        src = "A" if s == 0 else f"B{s}"
+        gain = layout.match_nats * layout.match_decay**s * math.sqrt(hd) / (layout.scale_of(src) * kappa)
+        q[dims, layout.spans[src]] = eye * gain
+        if s < layout.near_context:
+            q[hd + dims, layout.spans[src]] = eye * layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
+        k[dims, layout.spans[f"B{s + 1}"]] = eye / kappa
+    width = layout.out_dim
+    v[:width, layout.spans["Q"]] = torch.eye(width, dtype=torch.float64) / kappa
+    v[width : width + dc, layout.spans["A"]] = eye / (layout.input_scale * kappa)
+    for head in (0, 1):
+        o[layout.spans["P"], head * hd : head * hd + width] = layout.copy_gain * torch.eye(width, dtype=torch.float64)
+        # the predicted token's input code, for the learned layers
+        o[layout.spans["N"], head * hd + width : head * hd + width + dc] = eye / 2
+    _set(layer.self_attn, q, k, v, o)
+
+
+def _set(attn: Any, q: Any, k: Any, v: Any, o: Any) -> None:
+    for proj, weight in ((attn.q_proj, q), (attn.k_proj, k), (attn.v_proj, v), (attn.o_proj, o)):
+        proj.weight.data.copy_(weight.to(proj.weight.dtype))
+
+
+def _kappa(layout: PriorLayout, squared_norm: float) -> float:
+    """What RMSNorm (weight 1) multiplies a residual of this squared norm by."""
+    return math.sqrt(layout.hidden / squared_norm)
+
+
+def wired_parameter_names() -> tuple[str, ...]:
+    """Prefixes of the parameters set by hand (the tied embeddings among them)."""
+    layers = range(len(OFFSET_LAYERS) + 1)
+    return ("model.embed_tokens.", "lm_head.", *(f"model.layers.{i}." for i in layers))
+
+
+def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
+    """A LlamaForCausalLM that copies from context before any training."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    layout = layout or PriorLayout()
+    torch.manual_seed(layout.seed)
+    model = LlamaForCausalLM(prior_config(layout, tokenizer))
+    c, o = token_codes(layout, tokenizer)
+    emb = torch.zeros(len(tokenizer), layout.hidden, dtype=torch.float64)
+    emb[:, 0] = layout.const
+    # </code> and </updated-code> share an output code; a sign flip in F makes the latter win
+    emb[:, layout.spans["F"]] = layout.close_margin
+    emb[tokenizer.convert_tokens_to_ids(CLOSE_CODE), layout.spans["F"]] = -layout.close_margin
+    emb[:, layout.spans["A"]] = layout.input_scale * c
+    emb[:, layout.spans["P"]] = o
+    base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
+    norms = [base + 1.0, base + 3.0, base + layout.context + 1.0]  # residual norm^2 entering layers 0-2
+    with torch.no_grad():
+        model.model.embed_tokens.weight.copy_(emb.float())
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        for index, routes in enumerate(OFFSET_LAYERS):
+            _wire_offsets(layout, model.model.layers[index], routes, _kappa(layout, norms[index]))
+        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], _kappa(layout, norms[-1]))
+    model.tie_weights()
+    return model

@@ -1,0 +1,104 @@
+"""The hand-wired copy prior: before any training it copies the file, closes the wrapper, and
+training leaves its wired weights exactly as set."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastapply.engine.load import TOKENIZER_DIR, load_tokenizer  # noqa: E402
+from fastapply.engine.prompt import CLOSE_OUTPUT, build_prompt, target_ids  # noqa: E402
+from fastapply.train.copy_prior import PriorLayout, build_copy_prior, wired_parameter_names  # noqa: E402
+
+CODE = (
+    "import os\n\n\n"
+    "def largest(paths):\n"
+    "    sizes = [os.path.getsize(p) for p in paths]\n"
+    "    return max(sizes, default=0)\n\n\n"
+    "class Report:\n"
+    "    def __init__(self, title):\n"
+    "        self.title = title.strip()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(TOKENIZER_DIR)
+
+
+@pytest.fixture(scope="module")
+def prior(tokenizer):
+    return build_copy_prior(tokenizer).eval()
+
+
+def _teacher_forced(model, ids: list[int], start: int) -> list[int]:
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0]
+    return logits.argmax(-1)[start - 1 : len(ids) - 1].tolist()
+
+
+def test_untrained_prior_predicts_every_token_of_an_unchanged_file(tokenizer, prior) -> None:
+    prompt = build_prompt(tokenizer, "Make no change.", CODE, "report.py")
+    target = target_ids(tokenizer, CODE)
+    predicted = _teacher_forced(prior, prompt.ids + target, len(prompt.ids))
+    assert predicted == target
+    assert tokenizer.decode([predicted[-1]]) == CLOSE_OUTPUT
+
+
+def test_untrained_prior_copies_greedily_through_the_engine(tokenizer, prior, tmp_path) -> None:
+    from fastapply.engine.api import Engine
+    from fastapply.engine.types import GenerationRequest
+    from fastapply.train.loop import save_model
+
+    save_model(prior, tokenizer, tmp_path)
+    engine = Engine.load(str(tmp_path), device="cpu", dtype="float32")
+    for method in ("greedy", "speculative"):
+        result = engine.generate(GenerationRequest(code=CODE, instruction="Make no change.", path="r.py",
+                                                   method=method, max_new_tokens=400))
+        assert (result.text, result.finish_reason) == (CODE, "stop"), method
+
+
+def test_copy_follows_the_context_not_the_position(tokenizer, prior) -> None:
+    """Two files with the same lines in another order: each copy follows its own original."""
+    lines = CODE.splitlines(keepends=True)
+    shuffled = "".join(lines[8:] + ["\n\n"] + lines[:8])
+    prompt = build_prompt(tokenizer, "Make no change.", shuffled, "r.py")
+    target = target_ids(tokenizer, shuffled)
+    assert _teacher_forced(prior, prompt.ids + target, len(prompt.ids)) == target
+
+
+def test_on_a_long_file_the_rewrite_starts_with_the_file_not_the_system_prompt(tokenizer, prior) -> None:
+    """The wrapper lines up (``<updated-code>`` reads as ``<code>``) even 150 lines away."""
+    from pathlib import Path
+
+    code = (Path(__file__).parents[1] / "examples" / "demo_repo" / "inventory.py").read_text()
+    prompt = build_prompt(tokenizer, "Make no change.", code, "inventory.py")
+    with torch.no_grad():
+        first = prior(torch.tensor([prompt.ids])).logits[0, -1].argmax().item()
+    assert first == prompt.original_ids[0]
+
+
+def test_layout_refuses_what_does_not_fit() -> None:
+    with pytest.raises(ValueError, match="cannot hold"):
+        PriorLayout(hidden=192, heads=3)
+    with pytest.raises(ValueError, match="head_dim"):
+        PriorLayout(head_dim=128)
+
+
+def test_training_changes_only_the_learned_layers(tokenizer, tmp_path) -> None:
+    from fastapply.train.dataset import Example
+    from fastapply.train.loop import TrainConfig, train
+
+    prompt = build_prompt(tokenizer, "Rename the function largest to biggest.", CODE, "r.py")
+    after = CODE.replace("largest", "biggest")
+    examples = [Example(ids=prompt.ids + target_ids(tokenizer, after), prompt_len=len(prompt.ids), kind="rename")]
+    before = {n: p.detach().clone() for n, p in build_copy_prior(tokenizer).named_parameters()}
+    config = TrainConfig(size="copy", total_steps=2, warmup_steps=1, tokens_per_batch=4096, max_minutes=5,
+                         checkpoint_minutes=5, threads=2)
+    train(examples, tokenizer, tmp_path, config)
+    trained = torch.load(tmp_path / "ckpt.pt", map_location="cpu", weights_only=False)["model"]
+    wired = wired_parameter_names()
+    changed = {n for n, p in before.items() if not torch.equal(p, trained[n])}
+    assert changed, "two steps changed nothing"
+    assert not {n for n in changed if n.startswith(wired)}
