@@ -28,36 +28,44 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, OPEN_CODE, OPEN_OUTPUT
+from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, MARKERS, OPEN_CODE, OPEN_OUTPUT
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One wired head: look ``offset`` back and add subspace ``src`` there (times sign) to ``dest``."""
+    """One wired head: look ``offset`` back and add subspace ``src`` there (times sign) to ``dest``.
+    A ``window`` head looks at all recent tokens instead, weighted by a half-Gaussian of distance;
+    a ``marker`` head looks for ``<updated-code>``."""
 
     offset: int
     moves: tuple[tuple[str, str, float], ...]  # (src, dest, sign)
+    window: bool = False
+    marker: bool = False  # attend to the output marker instead (R0), if one came before
 
 
-# layer 0: move the own output code P -> Q; x[t-1] -> B1, x[t-2] -> B2
-# layer 1: from t-3 read A,B1,B2 (x[t-3..t-5]) -> B3..B5; from t-6 -> B6..B8
+# layer 0: R = marker where the latest marker is <updated-code>: in the rewrite, which the copy
+# head must not copy from;
+# x[t-1] -> B1, x[t-2] -> B2; its MLP moves the own output code P -> Q
+# layer 1: from t-3 read A,B1,B2 (x[t-3..t-5]) -> B3..B5; from t-6 -> B6..B8; a window of B1 -> W
+# (W at j sums the codes of x[..j-1], the context a key j stands for)
 OFFSET_LAYERS: tuple[tuple[Route, ...], ...] = (
-    (Route(0, (("P", "Q", 1.0), ("P", "P", -1.0))), Route(1, (("A", "B1", 1.0),)),
+    (Route(0, (("R1", "R", 1.0),), marker=True), Route(1, (("A", "B1", 1.0),)),
      Route(2, (("A", "B2", 1.0),))),
     (Route(3, (("A", "B3", 1.0), ("B1", "B4", 1.0), ("B2", "B5", 1.0))),
-     Route(6, (("A", "B6", 1.0), ("B1", "B7", 1.0), ("B2", "B8", 1.0)))),
+     Route(6, (("A", "B6", 1.0), ("B1", "B7", 1.0), ("B2", "B8", 1.0))),
+     Route(0, (("B1", "W", 1.0),), window=True)),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class PriorLayout:
-    hidden: int = 384
+    hidden: int = 414
     code_dim: int = 27  # width of an input code; K of them form the copy head's match
     out_dim: int = 56  # width of an output code (8192 of them must stay apart)
     context: int = 8  # tokens the copy head matches (K); B1..BK are wired by OFFSET_LAYERS
     layers: int = 5  # three wired layers, the rest learned
     heads: int = 3
-    head_dim: int = 256
+    head_dim: int = 288
     intermediate: int = 512
     rope_theta: float = 1e30  # most RoPE pairs turn < 0.15 rad over 4096 positions (float32-safe)
     max_positions: int = 4096
@@ -68,20 +76,27 @@ class PriorLayout:
     match_nats: float = 10.0  # copy attention logit per matching context token
     match_decay: float = 0.97  # nearer context tokens weigh a little more
     near_context: int = 3  # tokens the second, less noisy copy head matches
+    window_sigma: float = 40.0  # width (tokens) of W, the soft bag of recent input codes
+    window_nats: float = 4.0  # copy logit for a perfect W match: breaks ties of K equal tokens
     close_margin: float = 0.5
+    marker: float = 0.3  # R0 of the four markers; R1 +marker for <updated-code>, -marker for the others
+    marker_nats: float = 12000.0  # the marker head's logit for a marker (beats any recency term)
+    recency_nats: float = 6000.0  # ... minus this times sin(f * distance): the latest marker wins
+    rewrite_nats: float = 100.0  # copy logit taken off every key inside the rewrite
     seed: int = 0
     spans: dict[str, slice] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [("A", self.code_dim)] + [(f"B{m}", self.code_dim) for m in range(1, self.context + 1)]
-        names += [("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
+        names += [("W", self.code_dim), ("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
+        names += [("R0", 1), ("R1", 1), ("R", 1)]
         at = 1
         for name, width in names:
             self.spans[name] = slice(at, at + width)
             at += width
         if at > self.hidden:
             raise ValueError(f"hidden {self.hidden} cannot hold {at} wired dimensions")
-        if 2 * (self.head_dim // 2 - self.positional_pairs) < self.context * self.code_dim:
+        if 2 * (self.head_dim // 2 - self.positional_pairs) < (self.context + 1) * self.code_dim + 1:
             raise ValueError("head_dim too small for the copy head's content match")
         if self.hidden % self.heads:
             raise ValueError("hidden must be a multiple of heads (a transformers check)")
@@ -92,6 +107,25 @@ class PriorLayout:
     @property
     def positional_pairs(self) -> int:
         return sum(1 for f in self.frequencies() if f * self.max_positions > 0.15)
+
+    @property
+    def window_pair(self) -> int:
+        """The fastest positional pair that turns by at most pi over max_positions: its cosine falls
+        monotonically with distance, which makes the context window a half-Gaussian."""
+        return next(i for i, f in enumerate(self.frequencies()) if f * self.max_positions <= math.pi)
+
+    @property
+    def recency_pair(self) -> int:
+        """The fastest positional pair whose sine rises over all of max_positions."""
+        return next(i for i, f in enumerate(self.frequencies()) if f * self.max_positions <= math.pi / 2)
+
+    def window_weights(self) -> list[float]:
+        return [math.exp(-d * d / (2 * self.window_sigma**2)) for d in range(int(6 * self.window_sigma) + 1)]
+
+    def window_norm2(self) -> float:
+        """Expected squared norm of W: a weighted average of unit codes that are nearly orthogonal."""
+        w = self.window_weights()
+        return sum(x * x for x in w) / sum(w) ** 2
 
     def scale_of(self, name: str) -> float:
         return self.input_scale if name == "A" else 1.0
@@ -146,6 +180,7 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
     const_in = 1.0 / (layout.const * kappa)
     for i in range(len(freqs)):
         k[i, 0] = const_in
+    k[layout.positional_pairs, layout.spans["R0"]] = 1.0 / kappa
     sharp = layout.position_sharpness * math.sqrt(hd)  # undoes the attention's 1/sqrt(head_dim)
     reads = list(dict.fromkeys(src for r in routes for src, _, _ in r.moves))
     v_at: dict[str, int] = {}
@@ -157,7 +192,13 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
         row += width
     assert row <= hd, "a layer's wired reads must fit one value head"
     for head, route in enumerate(routes):
-        for i, f in enumerate(freqs):  # rotated dot product = cos(f * (t - j - offset))
+        if route.window:  # a * cos(f * d) ~ a - d^2 / (2 sigma^2) for a = 1 / (sigma f)^2
+            f = freqs[layout.window_pair]
+            q[head * hd + layout.window_pair, 0] = math.sqrt(hd) * const_in / (layout.window_sigma * f) ** 2
+        if route.marker:  # markers score marker_nats on a content pair, less recency_nats * sin(f d)
+            q[head * hd + layout.positional_pairs, 0] = layout.marker_nats * math.sqrt(hd) * const_in / layout.marker
+            q[head * hd + half + layout.recency_pair, 0] = layout.recency_nats * math.sqrt(hd) * const_in
+        for i, f in enumerate(freqs if not (route.window or route.marker) else ()):  # cos(f * (t - j - offset))
             q[head * hd + i, 0] = sharp * math.cos(route.offset * f) * const_in
             q[head * hd + half + i, 0] = -sharp * math.sin(route.offset * f) * const_in
         for name, dest, sign in route.moves:
@@ -185,6 +226,17 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float) -> None:
         if s < layout.near_context:
             q[hd + dims, layout.spans[src]] = eye * layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
         k[dims, layout.spans[f"B{s + 1}"]] = eye / kappa
+    # W at j (x[..j-1]) against W at t plus x[t] itself: a soft match of the context beyond K tokens
+    dims = torch.tensor(content[layout.context * dc : (layout.context + 1) * dc])
+    gain = layout.window_nats * math.sqrt(hd) / (layout.window_norm2() * kappa)
+    q[dims, layout.spans["W"]] = eye * gain
+    q[dims, layout.spans["A"]] += eye * gain / (sum(layout.window_weights()) * layout.input_scale)
+    k[dims, layout.spans["W"]] = eye / kappa
+    # keys inside the rewrite lose rewrite_nats: copy the file, not what was already written
+    last = content[(layout.context + 1) * dc]
+    for head in (0, 1):
+        q[head * hd + last, 0] = -layout.rewrite_nats * math.sqrt(hd) / (layout.marker * layout.const * kappa)
+    k[last, layout.spans["R"]] = 1.0 / kappa
     width = layout.out_dim
     v[:width, layout.spans["Q"]] = torch.eye(width, dtype=torch.float64) / kappa
     v[width : width + dc, layout.spans["A"]] = eye / (layout.input_scale * kappa)
@@ -193,6 +245,32 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float) -> None:
         # the predicted token's input code, for the learned layers
         o[layout.spans["N"], head * hd + width : head * hd + width + dc] = eye / 2
     _set(layer.self_attn, q, k, v, o)
+
+
+def _wire_move(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float) -> None:
+    """A linear map in a gated MLP: the gate reads the constant so large that silu(g) = g, and
+    each unit carries one dimension of ``src`` over to ``dest`` (and takes it out of ``src``)."""
+    import torch
+
+    gate = 30.0  # silu(30) = 30 * (1 - 1e-13)
+    width = layout.spans[src].stop - layout.spans[src].start
+    g = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
+    u = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
+    d = torch.zeros(layout.hidden, layout.intermediate, dtype=torch.float64)
+    g[:width, 0] = gate / (layout.const * kappa)
+    u[:width, layout.spans[src]] = torch.eye(width, dtype=torch.float64)
+    d[layout.spans[dest], :width] = torch.eye(width, dtype=torch.float64) / (gate * kappa)
+    d[layout.spans[src], :width] = -torch.eye(width, dtype=torch.float64) / (gate * kappa)
+    for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
+        proj.weight.data.copy_(weight.to(proj.weight.dtype))
+
+
+def _markers(tokenizer: Any) -> list[int]:
+    """The prompt's markers, and the chat template's turn start, which is the first token: so every
+    position has a latest marker, and R is never 0."""
+    names = [*MARKERS, "<|im_start|>"]
+    unk = tokenizer.unk_token_id
+    return [i for i in (tokenizer.convert_tokens_to_ids(n) for n in names) if i is not None and i != unk]
 
 
 def _set(attn: Any, q: Any, k: Any, v: Any, o: Any) -> None:
@@ -223,12 +301,20 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
     emb = torch.zeros(len(tokenizer), layout.hidden, dtype=torch.float64)
     emb[:, 0] = layout.const
     # </code> and </updated-code> share an output code; a sign flip in F makes the latter win
+    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in MARKERS}
     emb[:, layout.spans["F"]] = layout.close_margin
-    emb[tokenizer.convert_tokens_to_ids(CLOSE_CODE), layout.spans["F"]] = -layout.close_margin
+    emb[ids[CLOSE_CODE], layout.spans["F"]] = -layout.close_margin
     emb[:, layout.spans["A"]] = layout.input_scale * c
     emb[:, layout.spans["P"]] = o
+    # every token's embedding has the same norm, so RMSNorm scales all positions alike: the wired
+    # heads' logits are large, and a key 1% longer than the rest would win by tens of nats
+    for marker in _markers(tokenizer):
+        emb[marker, layout.spans["R0"]] = layout.marker
+        emb[marker, layout.spans["R1"]] = layout.marker * (1 if marker == ids[OPEN_OUTPUT] else -1)
+        emb[marker, layout.spans["F"]] *= math.sqrt(1 - 2 * layout.marker**2 / layout.close_margin**2)
     base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
-    norms = [base + 1.0, base + 3.0, base + layout.context + 1.0]  # residual norm^2 entering layers 0-2
+    r = layout.marker**2  # R, from layer 0 on
+    norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2
     with torch.no_grad():
         model.model.embed_tokens.weight.copy_(emb.float())
         for layer in model.model.layers:
@@ -236,6 +322,7 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
             layer.mlp.down_proj.weight.zero_()
         for index, routes in enumerate(OFFSET_LAYERS):
             _wire_offsets(layout, model.model.layers[index], routes, _kappa(layout, norms[index]))
+        _wire_move(layout, model.model.layers[0].mlp, "P", "Q", _kappa(layout, norms[1]))
         _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], _kappa(layout, norms[-1]))
     model.tie_weights()
     return model
