@@ -10,3 +10,5 @@ from pathlib import Path
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_DIR = MODELS_DIR / "default"
 TOKENIZER_DIR = MODELS_DIR / "tokenizer"
+# in a model's config.json: the dtype it must run in unless the user asks for another
+COMPUTE_DTYPE_KEY = "fastapply_compute_dtype"

@@ -7,6 +7,7 @@ nothing about prompts or decoding.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import torch
 
-from fastapply.engine.assets import DEFAULT_MODEL_DIR, TOKENIZER_DIR
+from fastapply.engine.assets import COMPUTE_DTYPE_KEY, DEFAULT_MODEL_DIR, TOKENIZER_DIR
 from fastapply.engine.types import EngineError, ModelNotFoundError
 
 _DTYPES = {
@@ -57,6 +58,16 @@ def pick_device(requested: str | None = None) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def declared_dtype(path: Path) -> str | None:
+    """The compute dtype a local model's config.json insists on (the hand-wired default model
+    needs float32 activations), or None."""
+    try:
+        value = json.loads((path / "config.json").read_text(encoding="utf-8")).get(COMPUTE_DTYPE_KEY)
+    except (OSError, ValueError):
+        return None
+    return value if value in _DTYPES else None
 
 
 def pick_dtype(device: torch.device, requested: str | None = None) -> torch.dtype:
@@ -111,7 +122,7 @@ def load_model(
     if is_local:
         _check_local(local)
     torch_device = pick_device(device)
-    torch_dtype = pick_dtype(torch_device, dtype)
+    torch_dtype = pick_dtype(torch_device, dtype or (declared_dtype(local) if is_local else None))
     try:
         tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(

@@ -23,6 +23,22 @@ def test_saved_model_loads_by_path_with_its_tokenizer(tmp_path: Path) -> None:
     assert loaded.tokenizer.encode("def f():") == lm.tokenizer.encode("def f():")
 
 
+def test_a_dtype_declared_in_config_json_is_the_default_and_an_explicit_one_wins(tmp_path: Path) -> None:
+    import json
+
+    import torch
+
+    from fastapply.engine.assets import COMPUTE_DTYPE_KEY
+
+    lm = tiny_model("llama")
+    lm.model.save_pretrained(tmp_path)
+    lm.tokenizer.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, COMPUTE_DTYPE_KEY: "bfloat16"}))
+    assert load_model(str(tmp_path), device="cpu").dtype == torch.bfloat16  # fp32 is the CPU default
+    assert load_model(str(tmp_path), device="cpu", dtype="float32").dtype == torch.float32
+
+
 def test_missing_folder_names_what_was_looked_for(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         load_model(str(tmp_path / "nope"))

@@ -15,18 +15,29 @@ def _pct(x: float) -> str:
 
 def _model_section(cfg: dict[str, Any], params: int) -> list[str]:
     if cfg["size"] == "copy":
+        from fastapply.train.copy_prior import PriorLayout
+
+        lay = PriorLayout()
         return [
             "A small Llama whose embeddings and first three layers are set by hand as a copy circuit",
-            "(`fastapply/train/copy_prior.py`: exact previous-token heads, then two copy heads that match the",
-            "latest 8 and 3 tokens against every earlier position and predict what followed there). Those stay",
-            "frozen; two more layers, which start as the identity, are trained by `fastapply train` on synthetic",
-            "edits of real Python source.",
+            "(`fastapply/train/copy_prior.py`): exact previous-token heads; a head that marks the rewrite (the",
+            "positions whose latest prompt marker is `<updated-code>`); a half-Gaussian window over about",
+            f"{lay.window_sigma:.0f} recent tokens; then two copy heads that match the latest {lay.context} and "
+            f"{lay.near_context} tokens (the first also",
+            "the window) against every earlier position outside the rewrite and predict what followed there.",
+            f"Those stay frozen; {lay.layers - 3} more layers, which start as the identity, are trained by "
+            "`fastapply train` on",
+            "synthetic edits of real Python source.",
             "",
             "## Model",
             "",
             f"- transformers `LlamaForCausalLM`, size preset `copy`, {params:,} parameters (tied embeddings),",
-            "  5 layers, hidden 384, 3 heads of 256 sharing one key/value head, rope theta 1e30 (most RoPE pairs",
-            f"  barely turn, so the copy match ignores position), project tokenizer, max positions {cfg['max_positions']}.",
+            f"  {lay.layers} layers, hidden {lay.hidden}, {lay.heads} heads of {lay.head_dim} sharing one key/value "
+            "head, rope theta 1e30 (most",
+            "  RoPE pairs barely turn, so the copy match ignores position), project tokenizer, max positions "
+            f"{cfg['max_positions']}.",
+            "- The wired heads use logits of thousands of nats: run it in float32 (the CPU default); bf16",
+            "  activations (the CUDA default) break the position heads. Weights are stored in bf16.",
             "",
         ]
     return [

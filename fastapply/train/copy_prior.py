@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapply.engine.assets import COMPUTE_DTYPE_KEY
 from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, MARKERS, OPEN_CODE, OPEN_OUTPUT
 
 
@@ -59,13 +60,13 @@ OFFSET_LAYERS: tuple[tuple[Route, ...], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class PriorLayout:
-    hidden: int = 414
+    hidden: int = 417
     code_dim: int = 27  # width of an input code; K of them form the copy head's match
     out_dim: int = 56  # width of an output code (8192 of them must stay apart)
     context: int = 8  # tokens the copy head matches (K); B1..BK are wired by OFFSET_LAYERS
     layers: int = 5  # three wired layers, the rest learned
     heads: int = 3
-    head_dim: int = 288
+    head_dim: int = 290
     intermediate: int = 512
     rope_theta: float = 1e30  # most RoPE pairs turn < 0.15 rad over 4096 positions (float32-safe)
     max_positions: int = 4096
@@ -77,7 +78,7 @@ class PriorLayout:
     match_decay: float = 0.97  # nearer context tokens weigh a little more
     near_context: int = 3  # tokens the second, less noisy copy head matches
     window_sigma: float = 40.0  # width (tokens) of W, the soft bag of recent input codes
-    window_nats: float = 4.0  # copy logit for a perfect W match: breaks ties of K equal tokens
+    window_nats: float = 16.0  # copy logit for a perfect W match: breaks ties of K equal tokens
     close_margin: float = 0.5
     marker: float = 0.3  # R0 of the four markers; R1 +marker for <updated-code>, -marker for the others
     marker_nats: float = 12000.0  # the marker head's logit for a marker (beats any recency term)
@@ -89,14 +90,14 @@ class PriorLayout:
     def __post_init__(self) -> None:
         names = [("A", self.code_dim)] + [(f"B{m}", self.code_dim) for m in range(1, self.context + 1)]
         names += [("W", self.code_dim), ("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
-        names += [("R0", 1), ("R1", 1), ("R", 1)]
+        names += [("R0", 1), ("R1", 1), ("R", 1), ("Z", 1)]
         at = 1
         for name, width in names:
             self.spans[name] = slice(at, at + width)
             at += width
         if at > self.hidden:
             raise ValueError(f"hidden {self.hidden} cannot hold {at} wired dimensions")
-        if 2 * (self.head_dim // 2 - self.positional_pairs) < (self.context + 1) * self.code_dim + 1:
+        if 2 * (self.head_dim // 2 - self.positional_pairs) < (self.context + 1) * self.code_dim + 2:
             raise ValueError("head_dim too small for the copy head's content match")
         if self.hidden % self.heads:
             raise ValueError("hidden must be a multiple of heads (a transformers check)")
@@ -140,6 +141,7 @@ def prior_config(layout: PriorLayout, tokenizer: Any) -> Any:
         intermediate_size=layout.intermediate, max_position_embeddings=layout.max_positions,
         rope_theta=layout.rope_theta, rms_norm_eps=1e-6, tie_word_embeddings=True, bos_token_id=None,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, attention_dropout=0.0,
+        **{COMPUTE_DTYPE_KEY: "float32"},  # the wired logits are thousands of nats: bf16 breaks them
     )
 
 
@@ -232,6 +234,11 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float) -> None:
     q[dims, layout.spans["W"]] = eye * gain
     q[dims, layout.spans["A"]] += eye * gain / (sum(layout.window_weights()) * layout.input_scale)
     k[dims, layout.spans["W"]] = eye / kappa
+    # minus |W[j]|^2 / 2 (Z, squared by layer 1's MLP): the window score is -|W[t] - W[j]|^2 / 2 plus a
+    # constant, so a key whose window is merely longer (more repeated tokens) does not win
+    zdim = content[(layout.context + 1) * dc + 1]
+    q[zdim, 0] = -gain / (2 * layout.const)
+    k[zdim, layout.spans["Z"]] = 1.0 / kappa
     # keys inside the rewrite lose rewrite_nats: copy the file, not what was already written
     last = content[(layout.context + 1) * dc]
     for head in (0, 1):
@@ -271,6 +278,23 @@ def _markers(tokenizer: Any) -> list[int]:
     names = [*MARKERS, "<|im_start|>"]
     unk = tokenizer.unk_token_id
     return [i for i in (tokenizer.convert_tokens_to_ids(n) for n in names) if i is not None and i != unk]
+
+
+def _wire_square(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float) -> None:
+    """|src|^2 into ``dest`` by a gated MLP: x * (silu(x) - silu(-x)) = x^2, two units a dimension."""
+    import torch
+
+    width = layout.spans[src].stop - layout.spans[src].start
+    g = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
+    u = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
+    d = torch.zeros(layout.hidden, layout.intermediate, dtype=torch.float64)
+    for i in range(width):
+        for unit, sign in ((2 * i, 1.0), (2 * i + 1, -1.0)):
+            g[unit, layout.spans[src].start + i] = sign
+            u[unit, layout.spans[src].start + i] = sign
+            d[layout.spans[dest], unit] = 1.0 / kappa**2
+    for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
+        proj.weight.data.copy_(weight.to(proj.weight.dtype))
 
 
 def _set(attn: Any, q: Any, k: Any, v: Any, o: Any) -> None:
@@ -323,6 +347,7 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
         for index, routes in enumerate(OFFSET_LAYERS):
             _wire_offsets(layout, model.model.layers[index], routes, _kappa(layout, norms[index]))
         _wire_move(layout, model.model.layers[0].mlp, "P", "Q", _kappa(layout, norms[1]))
+        _wire_square(layout, model.model.layers[1].mlp, "W", "Z", _kappa(layout, norms[2]))
         _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], _kappa(layout, norms[-1]))
     model.tie_weights()
     return model
