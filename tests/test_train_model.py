@@ -1,8 +1,9 @@
-"""The shipped default model: right format and size, loads offline, rewrites a small file."""
+"""The shipped default model: right format and size, loads offline, copies files it is asked to keep."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,21 +21,39 @@ def test_shipped_model_is_a_small_tied_llama_with_long_context() -> None:
     assert config["vocab_size"] == 8192
     assert config["tie_word_embeddings"] is True
     assert config["max_position_embeddings"] >= 4096
-    assert (DEFAULT / "model.safetensors").stat().st_size <= 24 * 1024 * 1024
+    assert (DEFAULT / "model.safetensors").stat().st_size <= 24_000_000
     for name in ("tokenizer.json", "tokenizer_config.json", "generation_config.json", "MODEL_CARD.md"):
         assert (DEFAULT / name).exists(), name
 
 
-def test_shipped_model_loads_offline_and_produces_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+@pytest.fixture(scope="module")
+def engine():
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from fastapply.engine.api import Engine
+
+    # no dtype given: the model's config declares the float32 its wired copy layers need
+    return Engine.load("default", device="cpu")
+
+
+@pytest.mark.parametrize("method", ["greedy", "speculative"])
+def test_shipped_model_rewrites_a_small_file_unchanged_when_asked_for_no_change(engine, method: str) -> None:
     from fastapply.engine.types import GenerationRequest
 
-    engine = Engine.load("default", device="cpu", dtype="float32")
     assert engine.tokenizer.convert_tokens_to_ids("</updated-code>") != engine.tokenizer.unk_token_id
     result = engine.generate(GenerationRequest(code=SMALL, instruction="Make no changes.", path="hello.py",
-                                               method="speculative", max_new_tokens=120))
-    assert result.finish_reason in ("stop", "length")
-    assert result.text.strip()
-    assert result.stats.tokens > 0
+                                               method=method, max_new_tokens=120))
+    assert result.finish_reason == "stop"
+    assert result.text == SMALL
+
+
+def test_shipped_model_copies_the_150_line_demo_file_in_few_forwards(engine) -> None:
+    from fastapply.engine.types import GenerationRequest
+
+    code = (Path(__file__).parent.parent / "examples" / "demo_repo" / "inventory.py").read_text()
+    result = engine.generate(GenerationRequest(code=code, instruction="Leave this file exactly as it is.",
+                                               path="inventory.py", method="speculative", max_new_tokens=2048))
+    assert result.text == code
+    assert result.stats.forwards * 8 <= result.stats.tokens

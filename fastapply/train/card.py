@@ -36,8 +36,9 @@ def _model_section(cfg: dict[str, Any], params: int) -> list[str]:
             "head, rope theta 1e30 (most",
             "  RoPE pairs barely turn, so the copy match ignores position), project tokenizer, max positions "
             f"{cfg['max_positions']}.",
-            "- The wired heads use logits of thousands of nats: run it in float32 (the CPU default); bf16",
-            "  activations (the CUDA default) break the position heads. Weights are stored in bf16.",
+            "- The wired heads use logits of thousands of nats, so they need float32 activations; config.json",
+            "  declares `fastapply_compute_dtype: float32` and fastapply loads it so on every device unless",
+            "  `--dtype` says otherwise. Weights are stored in bf16; the evaluation below is of those weights.",
             "",
         ]
     return [
