@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from fastapply.errors import UsageError
 
@@ -58,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ex.add_argument("--to", type=Path, required=True)
     ex.add_argument("--bf16", action="store_true", help="store the weights in bfloat16")
     ex.add_argument("--data", type=Path, default=Path("runs/data"), help="for the card: summary.json")
+    ex.add_argument("--learned-scale", type=float, default=1.0, metavar="ALPHA",
+                    help="copy preset only: scale the trained layers' residual writes by ALPHA in [0, 1] "
+                         "(0: the untrained circuit, 1: the trained model)")
     ex.add_argument("--eval", type=Path, help="for the card: the JSON written by 'train eval --out'")
     ex.add_argument("--hardware", default="2 shared CPU cores (no GPU)", help="for the card")
     ex.add_argument("--notes", type=Path, help="for the card: what the model can and cannot do (markdown)")
@@ -157,28 +161,32 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from fastapply.train.export import export_model
-
-    if not (args.run / "model" / "config.json").exists():
-        raise UsageError(f"no trained model under {args.run / 'model'}")
-    print(export_model(args.run / "model", args.to, bf16=args.bf16))
-    _write_card(args)
-    return 0
-
-
-def _write_card(args: argparse.Namespace) -> None:
     import torch
 
-    from fastapply.train.card import render_card
-    from fastapply.train.loop import TrainConfig, parameters_of
+    from fastapply.train.export import export_model
 
+    if not (args.run / "model" / "config.json").exists() or not (args.run / "ckpt.pt").exists():
+        raise UsageError(f"no trained model under {args.run} (want model/config.json and ckpt.pt)")
+    ckpt = torch.load(args.run / "ckpt.pt", map_location="cpu", weights_only=False)
+    if args.learned_scale != 1.0 and ckpt["config"]["size"] != "copy":
+        raise UsageError("--learned-scale applies to models of size 'copy' only")
+    if not 0.0 <= args.learned_scale <= 1.0:
+        raise UsageError(f"--learned-scale must lie in [0, 1], got {args.learned_scale}")
     summary = args.data / "summary.json"
     if not summary.exists():
         raise UsageError(f"no data summary at {summary}; pass --data")
-    ckpt = torch.load(args.run / "ckpt.pt", map_location="cpu", weights_only=False)
+    print(export_model(args.run / "model", args.to, bf16=args.bf16, learned_scale=args.learned_scale))
+    _write_card(args, ckpt, json.loads(summary.read_text()))
+    return 0
+
+
+def _write_card(args: argparse.Namespace, ckpt: dict[str, Any], summary: dict[str, Any]) -> None:
+    from fastapply.train.card import render_card
+    from fastapply.train.loop import TrainConfig, parameters_of
+
     evaluation = json.loads(args.eval.read_text()) if args.eval else None
     notes = args.notes.read_text() if args.notes else "Not written yet."
     config = TrainConfig(**ckpt["config"])
-    card = render_card(json.loads(summary.read_text()), ckpt["state"], ckpt["config"],
-                       parameters_of(config, _load_tokenizer()), evaluation, hardware=args.hardware, notes=notes)
+    card = render_card(summary, ckpt["state"], ckpt["config"], parameters_of(config, _load_tokenizer()), evaluation,
+                       hardware=args.hardware, notes=notes, learned_scale=args.learned_scale)
     (args.to / "MODEL_CARD.md").write_text(card)

@@ -102,3 +102,20 @@ def test_training_changes_only_the_learned_layers(tokenizer, tmp_path) -> None:
     changed = {n for n, p in before.items() if not torch.equal(p, trained[n])}
     assert changed, "two steps changed nothing"
     assert not {n for n in changed if n.startswith(wired)}
+
+    from transformers import AutoModelForCausalLM
+
+    from fastapply.train.export import export_model
+
+    ids = torch.tensor([examples[0].ids])
+    with torch.no_grad():
+        logits = {}
+        for alpha in (0.0, 1.0):
+            export_model(tmp_path / "model", tmp_path / f"at{alpha}", learned_scale=alpha)
+            model = AutoModelForCausalLM.from_pretrained(tmp_path / f"at{alpha}", dtype=torch.float32).eval()
+            logits[alpha] = model(ids).logits
+        fresh = build_copy_prior(tokenizer).eval()
+        fresh.load_state_dict(trained)
+        assert torch.allclose(logits[1.0], fresh(ids).logits, rtol=1e-5, atol=1e-4)  # scale 1: the trained model
+        fresh.load_state_dict(before, strict=False)
+        assert torch.allclose(logits[0.0], fresh(ids).logits, rtol=1e-5, atol=1e-4)  # scale 0: the untrained circuit

@@ -52,6 +52,20 @@ def _model_section(cfg: dict[str, Any], params: int) -> list[str]:
     ]
 
 
+def _epochs(full: int) -> str:
+    return "part of the first epoch" if full == 0 else f"{full} full epochs plus part of the next"
+
+
+def _scale_lines(alpha: float) -> list[str]:
+    if alpha == 1.0:
+        return []
+    return [
+        f"- Exported with `--learned-scale {alpha:g}`: the trained layers' output projections are multiplied by",
+        f"  {alpha:g} and the final norm moves the same share of the way from ones, so the shipped weights lie",
+        "  between the untrained circuit (0) and the trained model (1); the evaluation below is of them.",
+    ]
+
+
 def render_card(
     data: dict[str, Any],
     train_state: dict[str, Any],
@@ -61,6 +75,7 @@ def render_card(
     *,
     hardware: str,
     notes: str = "",
+    learned_scale: float = 1.0,
 ) -> str:
     cfg = train_config
     kinds = "\n".join(f"| {k} | {v} |" for k, v in sorted(data.get("kinds", {}).items()))
@@ -81,11 +96,12 @@ def render_card(
         "## Training",
         "",
         f"- {train_state['step']:,} optimizer steps, {train_state['tokens_seen']:,} tokens seen "
-        f"({train_state['target_tokens_seen']:,} with loss), {train_state['epoch']} full epochs plus part of the next.",
+        f"({train_state['target_tokens_seen']:,} with loss), {_epochs(train_state['epoch'])}.",
         f"- AdamW (betas 0.9/0.95, weight decay {cfg['weight_decay']}), peak lr {cfg['lr']}, {cfg['warmup_steps']} warmup steps,",
         f"  cosine to {cfg['min_lr_ratio']}x over {cfg['total_steps']} steps, grad clip {cfg['grad_clip']},",
         f"  about {cfg['tokens_per_batch']} tokens per batch (length-bucketed), fp32.",
         f"- Hardware: {hardware}. Training wall time {train_state['seconds'] / 60:.1f} minutes.",
+        *_scale_lines(learned_scale),
         "",
         "## Evaluation (held-out files of 40-200 lines)",
         "",

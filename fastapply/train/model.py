@@ -59,6 +59,30 @@ def freeze_wired(model: Any, name: str) -> None:
             param.requires_grad_(False)
 
 
+def scale_learned(model: Any, alpha: float) -> None:
+    """Move the copy prior's trained parts ``alpha`` of the way from their start (0) to trained (1).
+
+    The trained layers start as the identity (zero output projections), so scaling their output
+    projections by ``alpha`` scales what they write; the final norm starts at ones and moves
+    linearly. At 0 the model is the untrained circuit again.
+    """
+    import torch
+
+    from fastapply.train.copy_prior import wired_parameter_names
+
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"the learned-layer scale must lie in [0, 1], got {alpha}")
+    wired = wired_parameter_names()
+    with torch.no_grad():
+        for pname, param in model.named_parameters():
+            if pname.startswith(wired):
+                continue
+            if pname.endswith(("o_proj.weight", "down_proj.weight")):
+                param.mul_(alpha)
+            elif pname == "model.norm.weight":
+                param.sub_(1.0).mul_(alpha).add_(1.0)
+
+
 def llama_config(size: ModelSize, tokenizer: Any, max_positions: int = 4096) -> Any:
     """A LlamaConfig for ``size`` whose special ids match the project tokenizer."""
     from transformers import LlamaConfig
