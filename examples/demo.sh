@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main job: copy the demo repository to a temporary folder, make it a git repository,
-# and let the embedded default model rename a function there, offline, through `fastapply run`.
+# and ask the embedded default model to rename a function there, offline, through `fastapply run`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(mktemp -d "${TMPDIR:-/tmp}/fastapply-demo.XXXXXX")"
