@@ -28,14 +28,13 @@ def test_shipped_model_is_a_small_tied_llama_with_long_context() -> None:
 
 @pytest.fixture(scope="module")
 def engine():
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from fastapply.engine.api import Engine
 
-    # no dtype given: the model's config declares the float32 its wired copy layers need
-    return Engine.load("default", device="cpu")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        # no dtype given: the model's config declares the float32 its wired copy layers need
+        yield Engine.load("default", device="cpu")
 
 
 @pytest.mark.parametrize("method", ["greedy", "speculative"])
