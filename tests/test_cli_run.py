@@ -290,8 +290,10 @@ def test_console_script_exits_130_on_ctrl_c_during_generation(tmp_path: Path, re
     # output goes to files, not pipes: waiting on the process must not depend on pipe EOF
     out, err_path = tmp_path / "stdout", tmp_path / "stderr"
     with out.open("w") as stdout, err_path.open("w") as stderr:
+        # a shell's background job inherits SIGINT ignored, and Python then keeps it ignored
         proc = subprocess.Popen(["fastapply", "run", "a.py", "-m", RENAME], cwd=repo, env=env,
-                                stdout=stdout, stderr=stderr, text=True)
+                                stdout=stdout, stderr=stderr, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
