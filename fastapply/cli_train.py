@@ -164,14 +164,17 @@ def _export(args: argparse.Namespace) -> int:
     import torch
 
     from fastapply.train.export import export_model
+    from fastapply.train.model import COPY_PRIOR, check_learned_scale
 
     if not (args.run / "model" / "config.json").exists() or not (args.run / "ckpt.pt").exists():
         raise UsageError(f"no trained model under {args.run} (want model/config.json and ckpt.pt)")
     ckpt = torch.load(args.run / "ckpt.pt", map_location="cpu", weights_only=False)
-    if args.learned_scale != 1.0 and ckpt["config"]["size"] != "copy":
-        raise UsageError("--learned-scale applies to models of size 'copy' only")
-    if not 0.0 <= args.learned_scale <= 1.0:
-        raise UsageError(f"--learned-scale must lie in [0, 1], got {args.learned_scale}")
+    if args.learned_scale != 1.0 and ckpt["config"]["size"] != COPY_PRIOR:
+        raise UsageError(f"--learned-scale applies to models of size {COPY_PRIOR!r} only")
+    try:
+        check_learned_scale(args.learned_scale)
+    except ValueError as exc:
+        raise UsageError(f"--learned-scale: {exc}") from exc
     summary = args.data / "summary.json"
     if not summary.exists():
         raise UsageError(f"no data summary at {summary}; pass --data")

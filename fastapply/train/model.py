@@ -59,6 +59,12 @@ def freeze_wired(model: Any, name: str) -> None:
             param.requires_grad_(False)
 
 
+def check_learned_scale(alpha: float) -> None:
+    """Raise ValueError unless ``alpha`` lies in [0, 1] (0: untrained circuit, 1: trained)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"the learned-layer scale must lie in [0, 1], got {alpha}")
+
+
 def scale_learned(model: Any, alpha: float) -> None:
     """Move the copy prior's trained parts ``alpha`` of the way from their start (0) to trained (1).
 
@@ -70,8 +76,7 @@ def scale_learned(model: Any, alpha: float) -> None:
 
     from fastapply.train.copy_prior import wired_parameter_names
 
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"the learned-layer scale must lie in [0, 1], got {alpha}")
+    check_learned_scale(alpha)
     wired = wired_parameter_names()
     with torch.no_grad():
         for pname, param in model.named_parameters():
