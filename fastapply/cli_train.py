@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--tokens-per-batch", type=int, default=6144)
     model.add_argument("--max-minutes", type=float, default=9.0, help="stop this invocation after")
     model.add_argument("--threads", type=int, default=2)
+    model.add_argument("--edit-weight", type=float, default=1.0,
+                       help="loss weight of the tokens a verbatim copy of the file would get wrong")
     model.add_argument("--resume", action="store_true", help="continue from RUN/ckpt.pt")
 
     ev = steps.add_parser("eval", help="exact match per edit kind on held-out files, and speed")
@@ -129,11 +131,13 @@ def _model(args: argparse.Namespace) -> int:
     from fastapply.train.loop import TrainConfig, train
 
     path = args.data / "train.pt"
+    if not args.edit_weight > 0:
+        raise UsageError(f"--edit-weight must be positive, not {args.edit_weight}")
     if not path.exists():
         raise UsageError(f"no training data at {path}; run 'fastapply train data --out {args.data}' first")
     config = TrainConfig(size=args.size, lr=args.lr, total_steps=args.total_steps,
                          tokens_per_batch=args.tokens_per_batch, max_minutes=args.max_minutes,
-                         threads=args.threads)
+                         threads=args.threads, edit_weight=args.edit_weight)
     examples = load_examples(path)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` checkpoints too (background jobs ignore SIGINT)
     _progress(f"{len(examples)} examples; training {args.size} into {args.run}")

@@ -7,6 +7,7 @@ target. Knows the edit generators, the prompt format and tensors; knows nothing 
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -101,6 +102,43 @@ def make_examples(
             yield ex
 
 
+@dataclass(frozen=True, slots=True)
+class Seam:
+    """Token ids that delimit the original file in a prompt: ``<code>``, the newline after it, ``</code>``."""
+
+    open_code: int
+    newline: int
+    close_code: int
+
+
+def edited_targets(example: Example, seam: Seam) -> list[int]:
+    """Indices into the target (``ids[prompt_len:]``) where a verbatim copy of the original file
+    would be wrong: tokens inserted or replaced, and the token right after each deleted span. The
+    close marker is left out: it ends every copy as well."""
+    prompt = example.ids[: example.prompt_len]
+    if seam.open_code not in prompt:
+        return []
+    start = len(prompt) - prompt[::-1].index(seam.open_code)
+    end = prompt.index(seam.close_code, start) if seam.close_code in prompt[start:] else start
+    original = prompt[start:end]
+    if original[:1] == [seam.newline]:
+        original = original[1:]
+    target = example.ids[example.prompt_len : -1]
+    marked: list[int] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=original, b=target, autojunk=False).get_opcodes():
+        # an inserted or deleted span may be aligned early by whole tokens that it repeats; shift it
+        # to where a copy really goes wrong
+        while op == "insert" and j2 < len(target) and target[j1] == target[j2]:
+            j1, j2 = j1 + 1, j2 + 1
+        while op == "delete" and i2 < len(original) and original[i1] == original[i2]:
+            i1, i2, j1 = i1 + 1, i2 + 1, j1 + 1
+        if op in ("replace", "insert"):
+            marked.extend(range(j1, j2))
+        elif op == "delete" and j1 < len(target):
+            marked.append(j1)
+    return sorted(set(marked))
+
+
 def length_batches(examples: list[Example], tokens_per_batch: int, rng: random.Random) -> list[list[int]]:
     """Indices grouped by similar length so padding stays small; batch order shuffled."""
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].ids))
@@ -118,8 +156,11 @@ def length_batches(examples: list[Example], tokens_per_batch: int, rng: random.R
     return batches
 
 
-def collate(examples: list[Example], pad_id: int) -> dict[str, Any]:
-    """Right-padded input ids, attention mask and labels (prompt and padding masked)."""
+def collate(examples: list[Example], pad_id: int, edit_weight: float = 1.0,
+            seam: Seam | None = None) -> dict[str, Any]:
+    """Right-padded input ids, attention mask and labels (prompt and padding masked); with an
+    ``edit_weight`` other than 1 (and the ``seam`` to find the file), also per-token loss weights
+    that count the edited tokens that many times."""
     import torch
 
     width = max(len(e.ids) for e in examples)
@@ -131,4 +172,13 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, Any]:
         ids[row, :n] = torch.tensor(e.ids)
         labels[row, e.prompt_len : n] = torch.tensor(e.ids[e.prompt_len :])
         mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if edit_weight != 1.0:
+        if seam is None:
+            raise ValueError("edit weighting needs the seam token ids")
+        weights = (labels != IGNORE).float()
+        for row, e in enumerate(examples):
+            for j in edited_targets(e, seam):
+                weights[row, e.prompt_len + j] = edit_weight
+        batch["weights"] = weights
+    return batch

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapply.train.dataset import Example, collate, length_batches
+from fastapply.engine.prompt import CLOSE_CODE, OPEN_CODE
+from fastapply.train.dataset import Example, Seam, collate, length_batches
 from fastapply.train.model import count_parameters, freeze_wired, new_model
 
 
@@ -34,6 +35,7 @@ class TrainConfig:
     threads: int = 2
     seed: int = 0
     max_positions: int = 4096
+    edit_weight: float = 1.0  # loss weight of target tokens a verbatim copy would get wrong
 
 
 @dataclass(slots=True)
@@ -73,16 +75,29 @@ def save_model(model: Any, tokenizer: Any, out: Path) -> None:
                      do_sample=False).save_pretrained(str(out))
 
 
+def seam_of(tokenizer: Any) -> Seam:
+    ids = [tokenizer.convert_tokens_to_ids(OPEN_CODE), tokenizer.encode("\n", add_special_tokens=False),
+           tokenizer.convert_tokens_to_ids(CLOSE_CODE)]
+    if len(ids[1]) != 1:
+        raise ValueError("the tokenizer does not encode a newline as one token")
+    return Seam(open_code=ids[0], newline=ids[1][0], close_code=ids[2])
+
+
 def target_loss(model: Any, batch: dict[str, Any]) -> Any:
-    """Next-token cross-entropy on target positions only; the vocabulary projection is applied
-    only where there is a label, since the prompt (about half the tokens) carries no loss."""
+    """Next-token cross-entropy on target positions only, weighted by ``batch["weights"]`` when
+    there; the vocabulary projection is applied only where there is a label, since the prompt
+    (about half the tokens) carries no loss."""
     import torch
 
     hidden = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     labels = batch["labels"][:, 1:]
     keep = labels != -100
     logits = model.lm_head(hidden[:, :-1][keep])
-    return torch.nn.functional.cross_entropy(logits.float(), labels[keep])
+    if "weights" not in batch:
+        return torch.nn.functional.cross_entropy(logits.float(), labels[keep])
+    weights = batch["weights"][:, 1:][keep]
+    losses = torch.nn.functional.cross_entropy(logits.float(), labels[keep], reduction="none")
+    return (losses * weights).sum() / weights.sum()
 
 
 def train(
@@ -142,6 +157,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     pad = tokenizer.pad_token_id
+    seam = seam_of(tokenizer)
     started = time.monotonic()
     last_ckpt = started
     seconds_before = state.seconds
@@ -149,7 +165,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
     while state.step < config.total_steps:
         batches = length_batches(examples, config.tokens_per_batch, random.Random(config.seed + state.epoch))
         while state.batch_in_epoch < len(batches) and state.step < config.total_steps:
-            batch = collate([examples[i] for i in batches[state.batch_in_epoch]], pad)
+            batch = collate([examples[i] for i in batches[state.batch_in_epoch]], pad, config.edit_weight, seam)
             batch = {k: v.to(device) for k, v in batch.items()}
             for group in opt.param_groups:
                 group["lr"] = lr_at(state.step, config)
