@@ -114,3 +114,6 @@ def test_model_card_reports_the_measured_numbers() -> None:
     copy = render_card(data, state, asdict(TrainConfig(size="copy")), 1234, None, hardware="a test box")
     assert "copy circuit" in copy and "size preset `copy`" in copy and "rope theta 10000" not in copy
     assert "rope theta 10000" in card and "copy circuit" not in card
+    assert "Edit weight" not in card
+    weighted = render_card(data, state, asdict(TrainConfig(edit_weight=20.0)), 1234, None, hardware="a test box")
+    assert "Edit weight 20.0" in weighted

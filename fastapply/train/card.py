@@ -100,6 +100,9 @@ def render_card(
         f"- AdamW (betas 0.9/0.95, weight decay {cfg['weight_decay']}), peak lr {cfg['lr']}, {cfg['warmup_steps']} warmup steps,",
         f"  cosine to {cfg['min_lr_ratio']}x over {cfg['total_steps']} steps, grad clip {cfg['grad_clip']},",
         f"  about {cfg['tokens_per_batch']} tokens per batch (length-bucketed), fp32.",
+        *([f"- Edit weight {cfg['edit_weight']}: each target token a verbatim copy of the file would get "
+           "wrong counts that many times in the loss (the last run's setting)."]
+          if cfg.get("edit_weight", 1.0) != 1.0 else []),
         f"- Hardware: {hardware}. Training wall time {train_state['seconds'] / 60:.1f} minutes.",
         *_scale_lines(learned_scale),
         "",
