@@ -92,3 +92,20 @@ def test_cli_refuses_an_edit_weight_that_is_not_positive(tmp_path: Path, capsys:
 
     assert main(["train", "model", "--data", str(tmp_path), "--run", str(tmp_path / "r"), "--edit-weight", "0"]) == 2
     assert "--edit-weight must be positive" in capsys.readouterr().err
+
+
+def test_a_toy_model_trains_with_edit_weighting_and_refuses_a_weight_of_zero(tok, tmp_path: Path) -> None:
+    from fastapply.train.loop import TrainConfig, train
+
+    edit = Edit(kind="rename-function", instruction="Rename total to t2.", before=CODE,
+                after=rename_tokens(CODE, "total", "t2"))
+    examples = [encode(tok, edit)] * 4
+    config = TrainConfig(size="toy", total_steps=3, warmup_steps=1, tokens_per_batch=2000, lr=5e-3,
+                         max_minutes=1.0, threads=1, edit_weight=10.0)
+    logs: list[dict] = []
+    assert train(examples, tok, tmp_path / "run", config, on_log=logs.append, log_every=1).step == 3
+    assert logs[-1]["loss"] < logs[0]["loss"]
+    config.edit_weight = 0.0
+    with pytest.raises(ValueError, match="edit_weight must be positive"):
+        train(examples, tok, tmp_path / "zero", config)
+    assert not (tmp_path / "zero").exists()

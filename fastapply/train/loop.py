@@ -76,6 +76,7 @@ def save_model(model: Any, tokenizer: Any, out: Path) -> None:
 
 
 def seam_of(tokenizer: Any) -> Seam:
+    """The token ids around the original file in a prompt, for edit weighting."""
     ids = [tokenizer.convert_tokens_to_ids(OPEN_CODE), tokenizer.encode("\n", add_special_tokens=False),
            tokenizer.convert_tokens_to_ids(CLOSE_CODE)]
     if len(ids[1]) != 1:
@@ -115,6 +116,8 @@ def train(
 
     if not examples:
         raise ValueError("no training examples")
+    if not config.edit_weight > 0:
+        raise ValueError(f"edit_weight must be positive, not {config.edit_weight}")
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     device, cuda = _device()
@@ -157,7 +160,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     pad = tokenizer.pad_token_id
-    seam = seam_of(tokenizer)
+    seam = seam_of(tokenizer) if config.edit_weight != 1.0 else None
     started = time.monotonic()
     last_ckpt = started
     seconds_before = state.seconds
