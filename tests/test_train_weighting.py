@@ -8,7 +8,7 @@ import pytest
 
 from fastapply.engine.assets import TOKENIZER_DIR
 from fastapply.engine.prompt import build_prompt
-from fastapply.train.dataset import collate, edited_targets, encode
+from fastapply.train.dataset import Seam, collate, edited_targets, encode
 from fastapply.train.edit_common import Edit
 from fastapply.train.edit_rename import rename_tokens
 
@@ -29,9 +29,7 @@ def tok():
 
 @pytest.fixture(scope="module")
 def seam(tok):
-    from fastapply.train.loop import seam_of
-
-    return seam_of(tok)
+    return Seam.of(tok)
 
 
 def _marked(tok, seam, before: str, after: str) -> tuple[list[int], list[int], list[int]]:
@@ -68,17 +66,17 @@ def test_edited_tokens_of_a_rename_are_on_the_renamed_lines_and_cover_them(tok, 
 def test_edit_weight_counts_each_edited_token_that_many_times(tok) -> None:
     import torch
 
-    from fastapply.train.loop import seam_of, target_loss
+    from fastapply.train.loop import target_loss
     from fastapply.train.model import new_model
 
     torch.manual_seed(0)
     model = new_model("toy", tok, 1024).eval()
     example = encode(tok, Edit(kind="k", instruction="Do it.", before=CODE, after=rename_tokens(CODE, "total", "t2")))
     plain = collate([example], tok.pad_token_id)
-    assert "weights" not in collate([example], tok.pad_token_id, 1.0, seam_of(tok))
-    weighted = collate([example], tok.pad_token_id, 7.0, seam_of(tok))
+    assert "weights" not in collate([example], tok.pad_token_id, 1.0, Seam.of(tok))
+    weighted = collate([example], tok.pad_token_id, 7.0, Seam.of(tok))
     edited = weighted["weights"] == 7.0
-    assert int(edited.sum()) == len(edited_targets(example, seam_of(tok))) > 0
+    assert int(edited.sum()) == len(edited_targets(example, Seam.of(tok))) > 0
     only_edited = dict(plain, labels=plain["labels"].masked_fill(~edited, -100))
     only_copied = dict(plain, labels=plain["labels"].masked_fill(edited, -100))
     n_e, n_c = int(edited.sum()), int((only_copied["labels"] != -100).sum())

@@ -56,6 +56,13 @@ def _epochs(full: int) -> str:
     return "part of the first epoch" if full == 0 else f"{full} full epochs plus part of the next"
 
 
+def _edit_weight_lines(weight: float) -> list[str]:
+    if weight == 1.0:
+        return []
+    return [f"- Edit weight {weight}: each target token a verbatim copy of the file would get wrong counts "
+            "that many times in the loss (the last run's setting)."]
+
+
 def _scale_lines(alpha: float) -> list[str]:
     if alpha == 1.0:
         return []
@@ -100,9 +107,7 @@ def render_card(
         f"- AdamW (betas 0.9/0.95, weight decay {cfg['weight_decay']}), peak lr {cfg['lr']}, {cfg['warmup_steps']} warmup steps,",
         f"  cosine to {cfg['min_lr_ratio']}x over {cfg['total_steps']} steps, grad clip {cfg['grad_clip']},",
         f"  about {cfg['tokens_per_batch']} tokens per batch (length-bucketed), fp32.",
-        *([f"- Edit weight {cfg['edit_weight']}: each target token a verbatim copy of the file would get "
-           "wrong counts that many times in the loss (the last run's setting)."]
-          if cfg.get("edit_weight", 1.0) != 1.0 else []),
+        *_edit_weight_lines(cfg.get("edit_weight", 1.0)),  # checkpoints before the option lack it
         f"- Hardware: {hardware}. Training wall time {train_state['seconds'] / 60:.1f} minutes.",
         *_scale_lines(learned_scale),
         "",

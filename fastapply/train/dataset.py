@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapply.engine.prompt import build_prompt, target_ids
+from fastapply.engine.prompt import CLOSE_CODE, OPEN_CODE, build_prompt, single_token_id, target_ids
 from fastapply.train.edit_common import Edit
 from fastapply.train.edit_rename import make_rename
 from fastapply.train.edit_simple import (
@@ -109,6 +109,14 @@ class Seam:
     open_code: int
     newline: int
     close_code: int
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> Seam:
+        newline = single_token_id(tokenizer, "\n")
+        if newline is None:
+            raise ValueError("the tokenizer does not encode a newline as one token")
+        return cls(open_code=tokenizer.convert_tokens_to_ids(OPEN_CODE), newline=newline,
+                   close_code=tokenizer.convert_tokens_to_ids(CLOSE_CODE))
 
 
 def edited_targets(example: Example, seam: Seam) -> list[int]:

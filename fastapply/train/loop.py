@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapply.engine.prompt import CLOSE_CODE, OPEN_CODE
 from fastapply.train.dataset import Example, Seam, collate, length_batches
 from fastapply.train.model import count_parameters, freeze_wired, new_model
 
@@ -73,15 +72,6 @@ def save_model(model: Any, tokenizer: Any, out: Path) -> None:
     close = tokenizer.convert_tokens_to_ids("</updated-code>")
     GenerationConfig(eos_token_id=[tokenizer.eos_token_id, close], pad_token_id=tokenizer.pad_token_id,
                      do_sample=False).save_pretrained(str(out))
-
-
-def seam_of(tokenizer: Any) -> Seam:
-    """The token ids around the original file in a prompt, for edit weighting."""
-    ids = [tokenizer.convert_tokens_to_ids(OPEN_CODE), tokenizer.encode("\n", add_special_tokens=False),
-           tokenizer.convert_tokens_to_ids(CLOSE_CODE)]
-    if len(ids[1]) != 1:
-        raise ValueError("the tokenizer does not encode a newline as one token")
-    return Seam(open_code=ids[0], newline=ids[1][0], close_code=ids[2])
 
 
 def target_loss(model: Any, batch: dict[str, Any]) -> Any:
@@ -160,7 +150,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     pad = tokenizer.pad_token_id
-    seam = seam_of(tokenizer) if config.edit_weight != 1.0 else None
+    seam = Seam.of(tokenizer) if config.edit_weight != 1.0 else None
     started = time.monotonic()
     last_ckpt = started
     seconds_before = state.seconds
