@@ -1,18 +1,24 @@
 """The one door from the core to a model: a ``Backend`` turns a generation request into a result.
 
 The real backend is the engine (``fastapply.engine.api.Engine``), imported only when a model is
-loaded, so ``import fastapply`` stays free of torch. Tests of git, files and the TUI use a fake
-backend with the same shape.
+loaded, so ``import fastapply`` stays free of torch. ``load_model`` is how every way in (CLI, TUI)
+gets one: the engine, or, when ``FASTAPPLY_BACKEND=module:factory`` is set, whatever that factory
+returns (the seam tests use for a fake backend with the same shape).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import TYPE_CHECKING, Protocol
 
 from fastapply.engine.types import GenerationRequest, GenerationResult
+from fastapply.errors import EngineFailure, UsageError
 
 if TYPE_CHECKING:
     from fastapply.engine.api import Engine
+
+BACKEND_ENV = "FASTAPPLY_BACKEND"
 
 
 class Backend(Protocol):
@@ -43,3 +49,25 @@ def load_backend(
     from fastapply.engine.api import Engine
 
     return Engine.load(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+
+
+def load_model(model: str | None, *, device: str | None = None, dtype: str | None = None) -> Backend:
+    """Load the backend for ``model`` (``None`` means ``"default"``).
+
+    Raises:
+        UsageError: ``FASTAPPLY_BACKEND`` is malformed.
+        EngineFailure: the engine is not installed or could not load the model.
+    """
+    factory = os.environ.get(BACKEND_ENV)
+    if factory:
+        module_name, _, attr = factory.partition(":")
+        if not module_name or not attr:
+            raise UsageError(f"{BACKEND_ENV} must look like 'module:factory', not {factory!r}")
+        try:
+            return getattr(importlib.import_module(module_name), attr)()  # type: ignore[no-any-return]
+        except (ImportError, AttributeError) as exc:
+            raise UsageError(f"{BACKEND_ENV}={factory!r}: {exc}") from None
+    try:
+        return load_backend(model or "default", device=device, dtype=dtype)
+    except ImportError as exc:
+        raise EngineFailure(f"the engine is not available: {exc}") from None

@@ -158,3 +158,21 @@ def load_config(start: str | Path = ".") -> Config:
         return Config()
     path, is_pyproject = found
     return parse_config(_table(path, is_pyproject), path)
+
+
+def load_project_config(start: str | Path = ".") -> Config:
+    """The configuration of the repository holding ``start``, read from its root.
+
+    Every way in (CLI, TUI, hook) reads it so, wherever in the tree it was started; outside a
+    repository it is read from ``start`` itself.
+
+    Raises:
+        ConfigError: the file is not valid TOML or has unknown keys or wrong types.
+    """
+    from fastapply.repo import find_repo
+
+    try:
+        root: str | Path = find_repo(start).root
+    except UsageError:
+        root = start
+    return load_config(root)

@@ -196,7 +196,7 @@ def use_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], None]:
             loads.append((args, kwargs))
             return backend
 
-        monkeypatch.setattr("fastapply.cli_models.load_model", load)
+        monkeypatch.setattr("fastapply.backend.load_model", load)
         install.loads = loads  # type: ignore[attr-defined]
 
     return install

@@ -131,7 +131,7 @@ def test_model_load_failure_exits_4(repo: Path, monkeypatch, capsys) -> None:
     def broken(*args, **kwargs):
         raise EngineError("no weights at /nowhere")
 
-    monkeypatch.setattr("fastapply.cli_models.load_model", broken)
+    monkeypatch.setattr("fastapply.backend.load_model", broken)
     assert run("a.py", "-m", RENAME) == 4
     assert "no weights at /nowhere" in capsys.readouterr().err
 
@@ -194,7 +194,7 @@ def test_console_script_reports_a_missing_model_with_exit_4(tmp_path: Path, repo
 
 def test_the_core_cli_modules_do_not_import_heavy_libraries() -> None:
     code = (
-        "import sys, fastapply.cli, fastapply.cli_run, fastapply.cli_batch, fastapply.cli_hook, fastapply.cli_undo;"
+        "import sys, fastapply.cli, fastapply.cli.run, fastapply.cli.batch, fastapply.cli.hook, fastapply.cli.undo;"
         "fastapply.cli.build_parser();"
         "print(sorted(m for m in ('torch', 'transformers', 'textual') if m in sys.modules))"
     )

@@ -183,7 +183,7 @@ def test_help_lists_every_binding_with_a_description() -> None:
 
 def test_import_fastapply_and_cli_tui_stay_free_of_textual_and_torch() -> None:
     code = (
-        "import sys, fastapply, fastapply.cli_tui;"
+        "import sys, fastapply, fastapply.cli.tui;"
         "bad = [m for m in ('textual', 'torch', 'transformers') if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -192,7 +192,7 @@ def test_import_fastapply_and_cli_tui_stay_free_of_textual_and_torch() -> None:
 
 
 def test_cli_tui_builds_the_app_without_loading_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fastapply import cli_tui
+    from fastapply.cli import tui as cli_tui
     from fastapply.tui.app import FastApplyApp
 
     repo = make_demo_repo(tmp_path / "demo")

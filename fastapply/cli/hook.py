@@ -1,10 +1,8 @@
-"""`fastapply hook [FILES...]` and `fastapply install-hook`: the pre-commit integration.
+"""`fastapply hook [FILES...]`: the configured instructions on staged files (the pre-commit hook).
 
 ``hook`` runs the configured entries (``[[tool.fastapply.hook]]``) on the given or staged files and
 exits 1 when it changed (or, with ``--check``, would change) a file, 0 when nothing changed, 3 when
-a file was refused (for example for unstaged changes), 4 on an engine failure. ``install-hook``
-writes ``.git/hooks/pre-commit`` calling this Python's fastapply, refusing to replace a hook it did
-not write.
+a file was refused (for example for unstaged changes), 4 on an engine failure.
 """
 
 from __future__ import annotations
@@ -14,15 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-from fastapply.cli_run import ProgressEvents, lazy_backend, options_from
+from fastapply.cli.common import ProgressEvents, lazy_backend, options_from
 from fastapply.config import Config
 from fastapply.errors import EXIT_OK
-from fastapply.hook import install_hook, run_hook
+from fastapply.hook import run_hook
 from fastapply.report import FORMATS, exit_code, make_reporter, summarize
 from fastapply.repo import find_repo
 
 
-def add_hook_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", metavar="FILE", help="files to consider (default: staged files)")
     parser.add_argument("--check", action="store_true", help="never write; exit 1 if a file would change")
     parser.add_argument("--diff", action="store_true", help="print the diff of each file")
@@ -30,7 +28,7 @@ def add_hook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
 
 
-def hook_main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config: Config = getattr(args, "config", None) or Config()
     if not config.hooks:
@@ -52,18 +50,3 @@ def hook_main(args: argparse.Namespace) -> int:
         summarize(outcome.results, written=len(outcome.written), seconds=time.perf_counter() - started, code=code)
     )
     return code
-
-
-def add_install_hook_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def install_hook_main(args: argparse.Namespace) -> int:
-    target = install_hook(find_repo(Path.cwd()), sys.executable)
-    print(f"installed {target}")
-    return EXIT_OK
-
-
-# The dispatcher falls back to these names; both commands live in this module.
-add_arguments = add_hook_arguments
-main = hook_main

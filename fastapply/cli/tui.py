@@ -25,11 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from fastapply.config import load_config
+    from fastapply.config import load_project_config
     from fastapply.repo import find_repo
 
     repo = find_repo(Path(args.path))  # UsageError (exit 2) outside a repository
-    config = load_config(repo.root)
+    config = getattr(args, "config", None) or load_project_config(repo.root)
     from fastapply.tui.app import create_app
     from fastapply.tui.config import AppConfig
 

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapply.batch import BatchState, Events, JobOutcome, parse_jobs, run_batch, state_path
-from fastapply.cli_run import expand_paths, lazy_backend, options_from
-from fastapply.edit import EditResult
+from fastapply.batch import BatchState, JobOutcome, parse_jobs, run_batch, state_path
+from fastapply.cli.common import ProgressEvents, expand_paths, lazy_backend, options_from
 from fastapply.errors import EXIT_USAGE, UsageError
 from fastapply.report import exit_code, file_record
 from fastapply.repo import find_repo
@@ -42,37 +41,6 @@ def _job_json(done: JobOutcome) -> dict[str, Any]:
         "files": [file_record(r, written=r.path in written) for r in results],
         **done.counts(),
     }
-
-
-class _JobProgress(Events):
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.progress: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[file]}"), TimeElapsedColumn(), console=Console(stderr=True),
-            )
-            self.task = self.progress.add_task("jobs", total=total, file="")
-            self.progress.start()
-
-    def file_started(self, path: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, file=path)
-
-    def file_completed(self, result: EditResult, *, written: bool) -> None:
-        if self.progress is not None and result.stats is not None:
-            self.progress.update(self.task, file=f"{result.path} {result.stats.tokens_per_second:.1f} tok/s")
-
-    def job_done(self, done: JobOutcome) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 def _table(outcomes: list[JobOutcome]) -> None:
@@ -102,10 +70,10 @@ def main(args: argparse.Namespace) -> int:
     state = BatchState.load(state_path(repo, jobs_file), restart=args.restart)
     if args.restart:
         state.clear()
-    progress = _JobProgress(len(jobs), sys.stderr.isatty())
+    progress = ProgressEvents(len(jobs), per_file=False)
 
     def on_job(done: JobOutcome) -> None:
-        progress.job_done(done)
+        progress.job_done()
         if args.output_format == "jsonl":
             sys.stdout.write(json.dumps({"event": "job.completed", **_job_json(done)}) + "\n")
             sys.stdout.flush()

@@ -1,0 +1,7 @@
+"""``python -m fastapply.cli``: the same command as ``fastapply`` (the git hook calls it so)."""
+
+import sys
+
+from fastapply.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,147 @@
+"""What the commands share: the model options, path expansion, edit options, the progress bar.
+
+Each command module (``fastapply.cli.<name>``) is a thin shell: it parses its arguments, calls the
+library, and hands results to a reporter (``fastapply.report``). The pieces every command needs
+live here, so no command imports another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastapply import backend as backends
+from fastapply.batch import Events, LazyBackend
+from fastapply.edit import EditOptions, EditResult
+from fastapply.errors import UsageError
+from fastapply.repo import RepoInfo
+
+_GLOB_CHARS = set("*?[")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The global model options, accepted by every command."""
+    parser.add_argument("--model", help="local path, hub id, or 'default' (embedded model)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
+    parser.add_argument("--dtype", help="float32, bfloat16 or float16 (default: by device)")
+
+
+def expand_paths(patterns: list[str], repo: RepoInfo | None = None) -> list[str]:
+    """Literal paths as given; globs expanded (recursive ``**``), skipping what git ignores.
+
+    Raises:
+        UsageError: a literal path does not exist or a glob matches nothing.
+    """
+    out: list[str] = []
+    visible: set[str] | None = None
+    for pattern in patterns:
+        if not _GLOB_CHARS & set(pattern):
+            if not os.path.lexists(pattern):
+                raise UsageError(f"{pattern}: no such file")
+            out.append(pattern)
+            continue
+        matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        if repo is not None:
+            if visible is None:
+                visible = _git_visible(repo)
+            matches = [p for p in matches if _rel(p, repo) in visible]
+        if not matches:
+            raise UsageError(f"{pattern}: no file matches")
+        out.extend(matches)
+    unique: dict[str, str] = {}
+    for path in out:
+        unique.setdefault(os.path.abspath(path), path)  # a file named twice is edited once
+    return list(unique.values())
+
+
+def _rel(path: str, repo: RepoInfo) -> str:
+    real = Path(os.path.realpath(path))
+    return real.relative_to(repo.root).as_posix() if real.is_relative_to(repo.root) else ""
+
+
+def _git_visible(repo: RepoInfo) -> set[str]:
+    import git
+
+    listing = git.Repo(repo.root).git.ls_files("-z", "--cached", "--others", "--exclude-standard")
+    return {p for p in listing.split("\0") if p}
+
+
+def options_from(args: argparse.Namespace) -> EditOptions:
+    config = getattr(args, "config", None)
+    max_new = getattr(args, "max_new_tokens", None)
+    if max_new is None and config is not None:
+        max_new = config.max_new_tokens
+    if max_new is not None and max_new <= 0:
+        raise UsageError(f"--max-new-tokens must be positive, not {max_new}")
+    options = EditOptions(max_new_tokens=max_new)
+    if config is not None:
+        options.max_bytes = config.max_bytes
+        options.allow_deletion = config.allow_deletion
+    if getattr(args, "allow_deletion", False):
+        options.allow_deletion = True
+    return options
+
+
+def lazy_backend(args: argparse.Namespace) -> LazyBackend:
+    """The model named by the options, loaded on first use."""
+    # Looked up on the module at call time so tests can substitute a fake backend.
+    return LazyBackend(lambda: backends.load_model(args.model, device=args.device, dtype=args.dtype))
+
+
+class ProgressEvents(Events):
+    """A rich progress bar on stderr (files done, tokens/s, draft acceptance), forwarding to a reporter.
+
+    ``total`` counts the bar's units: files for ``run`` and ``hook``, jobs for ``batch`` (which
+    advances it through ``job_done``).
+    """
+
+    def __init__(self, total: int, reporter: Any = None, *, enabled: bool | None = None, per_file: bool = True) -> None:
+        self.reporter = reporter
+        self.per_file = per_file
+        self.progress: Any = None
+        self.task: Any = None
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[speed]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self.task = self.progress.add_task("starting", total=total or None, speed="")
+            self.progress.start()
+
+    def file_started(self, path: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=path)
+        if self.reporter is not None:
+            self.reporter.file_started(path)
+
+    def file_completed(self, result: EditResult, *, written: bool) -> None:
+        if self.progress is not None:
+            speed = ""
+            if result.stats is not None:
+                speed = f"{result.stats.tokens_per_second:.1f} tok/s, acceptance {result.stats.acceptance:.0%}"
+            self.progress.update(self.task, advance=1 if self.per_file else 0, speed=speed)
+        if self.reporter is not None:
+            self.reporter.file_completed(result, written=written)
+
+    def job_done(self) -> None:
+        if self.progress is not None and not self.per_file:
+            self.progress.update(self.task, advance=1)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,82 @@
+"""`fastapply run FILES... -m INSTRUCTION`: rewrite files headlessly, for scripts and CI.
+
+A thin shell over ``fastapply.batch.run_edits``: expands globs, checks what can be checked before
+the model loads (paths, a locked index when committing), shows a progress bar on stderr when it is
+a terminal, and prints results on stdout as text, JSON or JSONL. Exit codes: ARCHITECTURE.md,
+"Exit codes".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from fastapply.apply import ApplySession
+from fastapply.batch import run_edits
+from fastapply.cli.common import ProgressEvents, expand_paths, lazy_backend, options_from
+from fastapply.errors import EXIT_OK, FastapplyError, RefusedError, UsageError
+from fastapply.report import FORMATS, exit_code, make_reporter, summarize
+from fastapply.repo import find_repo, index_locked
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="files or globs (quote globs)")
+    parser.add_argument("-m", "--instruction", required=True, help="what to change")
+    parser.add_argument(
+        "--check", action="store_true", help="never write; print the diff; exit 1 if something would change"
+    )
+    parser.add_argument("--diff", action="store_true", help="print the diff of each file")
+    parser.add_argument("--output-format", choices=FORMATS, default="text")
+    parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
+    parser.add_argument("--allow-deletion", action="store_true", help="accept output that drops most of a file")
+    parser.add_argument("--commit", action="store_true", help="commit the written files (hooks run)")
+    parser.add_argument("--commit-message", metavar="TEXT", help="commit message (default: from the instruction)")
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if not args.instruction.strip():
+        raise UsageError("the instruction (-m) is empty")
+    options = options_from(args)
+    repo = find_repo(Path.cwd())
+    paths = expand_paths(args.files, repo)
+    write = not args.check
+    if args.commit and args.check:
+        raise UsageError("--commit and --check do not go together")
+    if args.commit and index_locked(repo):
+        raise RefusedError(f"{repo.git_dir / 'index.lock'} exists: another git process is running; nothing written")
+    reporter = make_reporter(args.output_format, sys.stdout, show_diff=args.diff or args.check)
+    reporter.run_started(paths, args.instruction, args.model or "default")
+    events = ProgressEvents(len(paths), reporter)
+    try:
+        outcome = run_edits(
+            lazy_backend(args), repo, paths, args.instruction, options=options, write=write, events=events
+        )
+    finally:
+        events.close()
+    code = exit_code(outcome.results, changes_fail=args.check)
+    if args.commit and outcome.written and outcome.session is not None:
+        code = _commit(outcome.session, args.commit_message, code)
+    reporter.run_completed(
+        summarize(outcome.results, written=len(outcome.written), seconds=time.perf_counter() - started, code=code)
+    )
+    return code
+
+
+def _commit(session: ApplySession, message: str | None, code: int) -> int:
+    """Commit the written files unless something was refused or failed; the new exit code."""
+    if code != EXIT_OK:
+        print(
+            "fastapply: not committing because some files were refused or failed; the written files "
+            "stay in the work tree (`fastapply undo` takes them back)",
+            file=sys.stderr,
+        )
+        return code
+    try:
+        session.finish(commit=True, message=message)
+    except FastapplyError as exc:
+        print(f"fastapply: files written but not committed: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return code
