@@ -11,8 +11,9 @@ from engine_support import SAMPLE, tiny_model
 
 from fastapply.cli import main
 from fastapply.engine.api import Engine, EngineConfig
-from fastapply.engine.bench import run_bench
-from fastapply.engine.bench_cases import BenchCase, load_cases, mine_git
+from fastapply.engine.bench.cases import BenchCase, load_cases
+from fastapply.engine.bench.harness import run_bench
+from fastapply.history import mine_git
 from fastapply.engine.drafter import DraftConfig
 
 AFTER = SAMPLE.replace("add(", "plus(")

@@ -34,13 +34,15 @@ def _methods(text: str) -> tuple:
 
 
 def _load_cases(args: argparse.Namespace) -> list:
-    from fastapply.engine.bench_cases import load_cases, mine_git
+    from fastapply.engine.bench.cases import BenchCase, load_cases
+    from fastapply.history import mine_git
 
     try:
         if args.cases:
             cases = load_cases(args.cases)
         elif args.from_git:
-            cases = mine_git(args.repo, args.from_git, min_lines=args.min_lines, max_lines=args.max_lines)
+            mined = mine_git(args.repo, args.from_git, min_lines=args.min_lines, max_lines=args.max_lines)
+            cases = [BenchCase(e.path, e.instruction, e.before, e.after) for e in mined]
         else:
             raise UsageError("give --cases CASES.jsonl or --from-git RANGE")
     except (OSError, ValueError) as exc:
@@ -57,7 +59,7 @@ def _engine(args: argparse.Namespace):
     if args.shape and args.model:
         raise UsageError("give --model or --shape, not both")
     if args.shape:
-        from fastapply.engine.shapes import build_shape
+        from fastapply.engine.bench.shapes import build_shape
 
         try:
             return Engine(build_shape(args.shape, device=args.device, dtype=args.dtype))
@@ -98,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
         with open(args.save_cases, "w", encoding="utf-8") as handle:
             handle.writelines(case.to_json() + "\n" for case in cases)
     engine = _engine(args)
-    from fastapply.engine.bench import run_bench
+    from fastapply.engine.bench.harness import run_bench
 
     def progress(index: int, method: str, result) -> None:
         s = result.stats

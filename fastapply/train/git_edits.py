@@ -1,7 +1,7 @@
 """Real edits from a repository's history for training: commits that change exactly one Python
 file, with the commit subject as the instruction.
 
-The mining itself is the bench's (``fastapply.engine.bench_cases.mine_git``); this module keeps
+The mining itself is ``fastapply.history.mine_git`` (the bench's too); this module keeps
 the edits that parse before and after and whose prompt + target fits the token cap.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapply.engine.bench_cases import mine_git
+from fastapply.history import mine_git
 from fastapply.train.dataset import Example, encode, seam_ok
 from fastapply.train.edit_common import Edit, parses
 

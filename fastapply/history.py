@@ -1,47 +1,23 @@
-"""Bench cases: edits as ``{"path", "instruction", "before", "after"}``, from JSONL or git history.
+"""Edits from a repository's history: commits that modify exactly one text file.
 
-Mining git history keeps commits that modify exactly one text file (added or removed files
-disqualify a commit), with the commit subject as the instruction and the file before and after
-as the edit. It reads the repository through the ``git`` command and writes nothing.
+Added or removed files disqualify a commit; the commit subject is the instruction and the file
+before and after is the edit. The bench (``fastapply bench --from-git``) and training both mine
+through here. It reads the repository through the ``git`` command and writes nothing.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-
-REQUIRED = ("path", "instruction", "before", "after")
 
 
 @dataclass(slots=True)
-class BenchCase:
+class HistoryEdit:
     path: str
     instruction: str
     before: str
     after: str
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-
-def load_cases(path: str | Path) -> list[BenchCase]:
-    """Read a CASES.jsonl file; a malformed line is a ``ValueError`` naming the line."""
-    cases: list[BenchCase] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON: {exc.msg}") from exc
-            missing = [key for key in REQUIRED if not isinstance(record.get(key), str)]
-            if missing:
-                raise ValueError(f"{path}:{number}: missing or non-string field(s) {missing}")
-            cases.append(BenchCase(*(record[key] for key in REQUIRED)))
-    return cases
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -73,7 +49,7 @@ def mine_git(
     max_changed: float | None = 0.15,
     suffixes: tuple[str, ...] = (".py",),
     max_commits: int | None = None,
-) -> list[BenchCase]:
+) -> list[HistoryEdit]:
     """Edits from a repository's history: one modified text file per commit, sizes filtered.
 
     ``max_changed`` bounds the share of the file's lines that the commit added or removed;
@@ -85,7 +61,7 @@ def mine_git(
     repo = Path(repo)
     limit = [f"-n{max_commits}"] if max_commits else []
     log = _git(repo, "log", "--no-merges", *limit, "--numstat", "--format=%x00%H%x01%s", rev_range)
-    cases: list[BenchCase] = []
+    edits: list[HistoryEdit] = []
     for record in log.split("\0")[1:]:
         head, _, stat = record.partition("\n")
         sha, _, subject = head.partition("\x01")
@@ -102,5 +78,5 @@ def mine_git(
             continue
         if max_changed is not None and added + removed > max_changed * lines:
             continue
-        cases.append(BenchCase(path=path, instruction=subject.strip(), before=before, after=after))
-    return cases
+        edits.append(HistoryEdit(path=path, instruction=subject.strip(), before=before, after=after))
+    return edits

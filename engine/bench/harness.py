@@ -13,9 +13,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from fastapply.engine.api import Engine
-from fastapply.engine.bench_cases import BenchCase
+from fastapply.engine.bench.cases import BenchCase
 from fastapply.engine.prompt import target_ids
-from fastapply.engine.replay import pinned_logits
+from fastapply.engine.bench.replay import pinned_logits
 from fastapply.engine.types import METHODS, DecodeRates, GenerationRequest, GenerationResult, Method
 
 
