@@ -23,6 +23,9 @@ class GenerationRequest:
     path: str = ""
     method: Method = "speculative"
     max_new_tokens: int | None = None  # None: enough for the file plus a margin
+    # What the output is expected to be (a codemod's preview, a failed attempt, an OpenAI-style
+    # Predicted Output): the drafter's primary source instead of ``code``. None: draft from ``code``.
+    prediction: str | None = None
     cancel: threading.Event | None = None
     on_text: Callable[[str], None] | None = None  # called with each newly accepted piece of text
 
@@ -95,6 +98,15 @@ class GenerationResult:
 
 class EngineError(Exception):
     """The engine could not do what was asked (model missing, bad config, out of memory)."""
+
+
+class PromptTooLong(EngineError):
+    """The prompt does not fit the model's context; raised before any prefill."""
+
+    def __init__(self, tokens: int, limit: int) -> None:
+        super().__init__(f"{tokens:,} tokens, the model reads {limit:,}")
+        self.tokens = tokens
+        self.limit = limit
 
 
 class ModelNotFoundError(EngineError):

@@ -1,4 +1,4 @@
-"""Writing edit results into the work tree (DESIGN.md section 3, steps 5-9).
+"""Writing edit results into the work tree (ARCHITECTURE.md, "The write pipeline", steps 5-9).
 
 The accepted hunks are merged in memory, re-encoded in each file's original style, every
 fingerprint is checked before anything is written (all or nothing), each file is checked again
@@ -87,6 +87,12 @@ def save_record(git_dir: Path, record: ApplyRecord) -> None:
     write_atomic(path, json.dumps(record.to_dict(), indent=1).encode(), 0o644)
 
 
+def default_commit_message(instruction: str) -> str:
+    """The commit subject when none is given: the instruction's first line, 72 characters at most."""
+    lines = instruction.strip().splitlines()
+    return f"fastapply: {lines[0] if lines else 'apply'}"[:72]
+
+
 def final_bytes(result: EditResult, accepted: set[int] | None) -> bytes | None:
     """What the file will hold: the accepted hunks encoded in the file's style, or None for none."""
     assert result.source is not None
@@ -161,8 +167,7 @@ class ApplySession:
             UsageError: git refused the commit.
         """
         if commit and self.record.files:
-            first = self.record.instruction.strip().splitlines()
-            text = message or f"fastapply: {first[0] if first else 'apply'}"
+            text = message or default_commit_message(self.record.instruction)
             self.record.commit = git_commit(self.repo, self.record.paths, text)
             save_record(self.repo.git_dir, self.record)
         return self.record

@@ -1,4 +1,4 @@
-"""The core's exceptions, each tied to the CLI exit code of DESIGN.md section 4."""
+"""The core's exceptions, each tied to the CLI exit code of ARCHITECTURE.md, "Exit codes"."""
 
 from __future__ import annotations
 
@@ -23,9 +23,18 @@ class UsageError(FastapplyError):
 
 
 class RefusedError(FastapplyError):
-    """Refused for safety: outside the repository, binary, too large, changed since read..."""
+    """Refused for safety: outside the repository, binary, too large, changed since read...
+
+    ``reason`` says why without the path; ``path`` names the file when there is one, and the
+    message is then ``"path: reason"``.
+    """
 
     exit_code = EXIT_REFUSED
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}" if path else reason)
+        self.reason = reason
+        self.path = path
 
 
 class EngineFailure(FastapplyError):

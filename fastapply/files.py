@@ -224,7 +224,7 @@ def read_source(
     git_dir: Path | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> SourceFile:
-    """Read one file for editing, following DESIGN.md section 3 steps 1-3.
+    """Read one file for editing, following ARCHITECTURE.md, "The write pipeline", steps 1-3.
 
     Raises:
         RefusedError: with the reason (outside the tree, ``.git/``, binary, LFS pointer, too large,

@@ -1,4 +1,5 @@
-"""Results as the CLI prints them: text, one JSON object, or JSONL events (DESIGN.md section 4).
+"""Results as the CLI prints them: text, one JSON object, or JSONL events
+(ARCHITECTURE.md, "Exit codes" and "Output").
 
 A reporter is fed the run's events in order (``run_started``, ``file_started``, ``file_completed``,
 ``run_completed``) and writes to the stream it was given; the JSON reporter holds its records and

@@ -192,16 +192,6 @@ def test_console_script_reports_a_missing_model_with_exit_4(tmp_path: Path, repo
     assert (repo / "a.py").read_text() == CODE
 
 
-def test_the_core_cli_modules_do_not_import_heavy_libraries() -> None:
-    code = (
-        "import sys, fastapply.cli, fastapply.cli.run, fastapply.cli.batch, fastapply.cli.hook, fastapply.cli.undo;"
-        "fastapply.cli.build_parser();"
-        "print(sorted(m for m in ('torch', 'transformers', 'textual') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
-
-
 @pytest.mark.slow
 def test_end_to_end_with_a_tiny_random_model_leaves_the_file_intact_or_validly_written(
     tmp_path: Path, repo: Path, capsys

@@ -181,16 +181,6 @@ def test_help_lists_every_binding_with_a_description() -> None:
             assert binding.description in listed  # type: ignore[union-attr]
 
 
-def test_import_fastapply_and_cli_tui_stay_free_of_textual_and_torch() -> None:
-    code = (
-        "import sys, fastapply, fastapply.cli.tui;"
-        "bad = [m for m in ('textual', 'torch', 'transformers') if m in sys.modules];"
-        "print(','.join(bad))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
-
-
 def test_cli_tui_builds_the_app_without_loading_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapply.cli import tui as cli_tui
     from fastapply.tui.app import FastApplyApp

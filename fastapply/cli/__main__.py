@@ -2,6 +2,6 @@
 
 import sys
 
-from fastapply.cli.main import main
+from fastapply.cli.dispatch import main
 
 sys.exit(main())

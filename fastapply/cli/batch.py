@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapply.batch import BatchState, JobOutcome, parse_jobs, run_batch, state_path
-from fastapply.cli.common import ProgressEvents, expand_paths, lazy_backend, options_from
+from fastapply.cli.common import ProgressEvents, expand_paths, options_from
+from fastapply.cli.model_options import lazy_backend
 from fastapply.errors import EXIT_USAGE, UsageError
 from fastapply.report import exit_code, file_record
 from fastapply.repo import find_repo

@@ -1,8 +1,8 @@
-"""What the commands share: the model options, path expansion, edit options, the progress bar.
+"""What the commands share: path expansion, edit options, the progress bar.
 
 Each command module (``fastapply.cli.<name>``) is a thin shell: it parses its arguments, calls the
 library, and hands results to a reporter (``fastapply.report``). The pieces every command needs
-live here, so no command imports another.
+live here, so no command imports another; the model options are in ``model_options``.
 """
 
 from __future__ import annotations
@@ -14,20 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fastapply import backend as backends
-from fastapply.batch import Events, LazyBackend
+from fastapply.batch import Events
 from fastapply.edit import EditOptions, EditResult
 from fastapply.errors import UsageError
 from fastapply.repo import RepoInfo
 
 _GLOB_CHARS = set("*?[")
-
-
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """The global model options, accepted by every command."""
-    parser.add_argument("--model", help="local path, hub id, or 'default' (embedded model)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    parser.add_argument("--dtype", help="float32, bfloat16 or float16 (default: by device)")
 
 
 def expand_paths(patterns: list[str], repo: RepoInfo | None = None) -> list[str]:
@@ -84,12 +76,6 @@ def options_from(args: argparse.Namespace) -> EditOptions:
     if getattr(args, "allow_deletion", False):
         options.allow_deletion = True
     return options
-
-
-def lazy_backend(args: argparse.Namespace) -> LazyBackend:
-    """The model named by the options, loaded on first use."""
-    # Looked up on the module at call time so tests can substitute a fake backend.
-    return LazyBackend(lambda: backends.load_model(args.model, device=args.device, dtype=args.dtype))
 
 
 class ProgressEvents(Events):

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from fastapply.cli.common import ProgressEvents, lazy_backend, options_from
+from fastapply.cli.common import ProgressEvents, options_from
+from fastapply.cli.model_options import lazy_backend
 from fastapply.config import Config
 from fastapply.errors import EXIT_OK
 from fastapply.hook import run_hook

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from fastapply.apply import ApplySession
 from fastapply.batch import run_edits
-from fastapply.cli.common import ProgressEvents, expand_paths, lazy_backend, options_from
+from fastapply.cli.common import ProgressEvents, expand_paths, options_from
+from fastapply.cli.model_options import lazy_backend
 from fastapply.errors import EXIT_OK, FastapplyError, RefusedError, UsageError
 from fastapply.report import FORMATS, exit_code, make_reporter, summarize
 from fastapply.repo import find_repo, index_locked

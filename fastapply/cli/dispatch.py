@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastapply import __version__
-from fastapply.cli.common import add_model_options
+from fastapply.cli.model_options import add_model_options
 from fastapply.engine.types import EngineError
 from fastapply.errors import EXIT_ENGINE, EXIT_INTERRUPTED, FastapplyError
 
@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("fastapply.cli.bench", "compare greedy, prompt lookup and speculative edits"),
     "train": ("fastapply.cli.train", "train the tokenizer or the apply model, or evaluate it"),
     "models": ("fastapply.cli.models", "list the models fastapply can load"),
+    "serve": ("fastapply.cli.serve", "serve the model over an OpenAI-compatible HTTP API"),
 }
 _TOP_LEVEL = ("-h", "--help", "--version")
 
