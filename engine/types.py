@@ -26,6 +26,11 @@ class GenerationRequest:
     # What the output is expected to be (a codemod's preview, a failed attempt, an OpenAI-style
     # Predicted Output): the drafter's primary source instead of ``code``. None: draft from ``code``.
     prediction: str | None = None
+    # A complete prompt text (OpenAI completions, or chat messages the caller rendered with the
+    # tokenizer's chat template): when set, the engine decodes right after it and ``code`` and
+    # ``instruction`` are unused; drafts come from ``prediction``, else from the prompt itself.
+    prompt: str | None = None
+    stop: tuple[str, ...] = ()  # extra stop strings (raw prompts); EOS always stops
     cancel: threading.Event | None = None
     on_text: Callable[[str], None] | None = None  # called with each newly accepted piece of text
 
@@ -60,6 +65,10 @@ class GenerationStats(DecodeRates):
     forwards: int = 0  # model forward passes after prefill
     draft_proposed: int = 0
     draft_accepted: int = 0
+    # With a prediction, as OpenAI defines them: prediction tokens that appeared in the output,
+    # and those that did not (still counted in ``tokens`` where generated).
+    prediction_accepted: int = 0
+    prediction_rejected: int = 0
     prompt_tokens: int = 0
     prefill_seconds: float = 0.0
     time_to_first_token: float = 0.0
@@ -72,6 +81,8 @@ class GenerationStats(DecodeRates):
             "forwards": self.forwards,
             "draft_proposed": self.draft_proposed,
             "draft_accepted": self.draft_accepted,
+            "prediction_accepted": self.prediction_accepted,
+            "prediction_rejected": self.prediction_rejected,
             "prompt_tokens": self.prompt_tokens,
             "prefill_seconds": round(self.prefill_seconds, 6),
             "time_to_first_token": round(self.time_to_first_token, 6),

@@ -1,0 +1,1 @@
+"""Remote backends: models served elsewhere over an OpenAI-compatible API, behind ``Backend``."""
