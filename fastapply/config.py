@@ -2,9 +2,12 @@
 
 The file is looked for from a start directory upwards, stopping at the repository root (the first
 directory holding ``.git``). ``.fastapply.toml`` wins over ``pyproject.toml`` in the same directory;
-in ``.fastapply.toml`` the keys may sit at the top level or under ``[tool.fastapply]``. Every key is
-checked; an unknown key or a wrong type is a ``ConfigError`` naming the file and the key.
-Command-line options override what the file says; this module only reports the file.
+in ``.fastapply.toml`` the keys may sit at the top level or under ``[tool.fastapply]``. A
+``pyproject.toml`` counts when its parsed ``tool.fastapply`` table exists (however TOML spells it:
+``[ tool.fastapply ]``, dotted keys under ``[tool]``). Every key is checked; an unknown key (with
+the nearest known one suggested), a wrong type, an invalid glob, or a ``tool`` table that looks
+like a misspelt ``fastapply`` is a ``ConfigError`` naming the file and the key. Command-line options
+override what the file says; this module only reports the file.
 
 Example::
 
@@ -14,24 +17,29 @@ Example::
     [[tool.fastapply.hook]]
     instruction = "Rename the function add to plus."
     files = "*.py"
+    [[tool.fastapply.check]]
+    run = "ruff check {file}"
+    files = "*.py"
+    timeout = 30
 """
 
 from __future__ import annotations
 
-import fnmatch
-import sys
+import difflib
+import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapply.errors import UsageError
 from fastapply.files import DEFAULT_MAX_BYTES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 needs the tomli backport
-    import tomli as tomllib
+from fastapply.globs import GlobError, compile_glob
 
 CONFIG_NAME = ".fastapply.toml"
+API_MODES = ("chat", "completions")
+DEFAULT_CHECK_TIMEOUT = 60.0
+DEFAULT_MAX_ATTEMPTS = 3
 
 
 class ConfigError(UsageError):
@@ -41,15 +49,43 @@ class ConfigError(UsageError):
 @dataclass(slots=True)
 class HookEntry:
     instruction: str
-    files: str = "*"  # glob on the repo-relative path; without "/" also on the file name
+    files: str = "*"  # a glob (fastapply.globs) on the repo-relative path
     exclude: str | None = None
 
     def matches(self, path: str) -> bool:
-        def hit(pattern: str) -> bool:
-            name = path.rsplit("/", 1)[-1]
-            return fnmatch.fnmatchcase(path, pattern) or ("/" not in pattern and fnmatch.fnmatchcase(name, pattern))
+        """Whether the repo-relative ``path`` is in ``files`` and not in ``exclude``.
 
-        return hit(self.files) and not (self.exclude and hit(self.exclude))
+        Raises:
+            fastapply.globs.GlobError: a glob is invalid (a loaded config has checked them).
+        """
+        return _in_files(path, self.files, self.exclude)
+
+
+@dataclass(slots=True)
+class CheckEntry:
+    """A configured check: a command run on each changed candidate its ``files`` glob matches.
+
+    With ``{file}`` in ``run`` it is given the candidate's path; without, it is a project-level
+    command (a test run). Either way it runs in a scratch copy of the work tree holding the
+    candidate, never in the user's tree (``fastapply.checks``).
+    """
+
+    run: str
+    files: str = "*"
+    exclude: str | None = None
+    timeout: float = DEFAULT_CHECK_TIMEOUT
+    name: str = ""  # shown in reports; defaults to the command
+
+    def matches(self, path: str) -> bool:
+        return _in_files(path, self.files, self.exclude)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.run
+
+
+def _in_files(path: str, files: str, exclude: str | None) -> bool:
+    return compile_glob(files).matches(path) and not (exclude and compile_glob(exclude).matches(path))
 
 
 @dataclass(slots=True)
@@ -60,104 +96,215 @@ class Config:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_new_tokens: int | None = None
     allow_deletion: bool = False
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    api_base: str | None = None  # an OpenAI-compatible server's base URL (remote backends)
+    api_mode: str | None = None  # "chat" or "completions"
+    api_key_env: str | None = None  # the environment variable holding the API key
+    tokenizer: str | None = None  # a tokenizer for counting tokens of a remote model
     hooks: list[HookEntry] = field(default_factory=list)
+    checks: list[CheckEntry] = field(default_factory=list)
     path: Path | None = None  # the file it came from; None for built-in defaults
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table"}
-_STRINGS = ("model", "device", "dtype")
-_KEYS = {*_STRINGS, "max_bytes", "max_new_tokens", "allow_deletion", "hook"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+_STRINGS = ("model", "device", "dtype", "api_base", "api_mode", "api_key_env", "tokenizer")
+_POSITIVE_INTS = ("max_bytes", "max_new_tokens", "max_attempts")
+_KEYS = {*_STRINGS, *_POSITIVE_INTS, "allow_deletion", "hook", "check"}
 _HOOK_KEYS = {"instruction", "files", "exclude"}
+_CHECK_KEYS = {"run", "files", "exclude", "timeout", "name"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def find_config_file(start: Path) -> tuple[Path, bool] | None:
-    """The config file governing ``start`` and whether it is a pyproject.toml, or None."""
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    """The parsed ``tool.fastapply`` table of a pyproject.toml, or None when it has none.
+
+    Raises:
+        ConfigError: the file is invalid TOML and mentions fastapply, or its ``tool`` table holds
+        a key that looks like a misspelt ``fastapply``.
+    """
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        if b"fastapply" in raw:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        return None  # someone else's broken file, not ours to judge
+    tool = data.get("tool")
+    if not isinstance(tool, dict):
+        return None
+    if "fastapply" not in tool:
+        _refuse_misspelt_tool(path, tool)
+        return None
+    table = tool["fastapply"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'tool.fastapply' must be a table, not {table!r}")
+    return table
+
+
+def _refuse_misspelt_tool(path: Path, tool: dict[str, Any]) -> None:
+    for key in tool:
+        squashed = key.lower().replace("-", "").replace("_", "")
+        if squashed != "fastapply" and not difflib.get_close_matches(squashed, ["fastapply"], n=1, cutoff=0.8):
+            continue
+        raise ConfigError(f"{path}: unknown table 'tool.{key}' (did you mean 'tool.fastapply'?)")
+
+
+def find_config_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The config file governing ``start`` and its fastapply table, or None.
+
+    Raises:
+        ConfigError: the file that governs is not valid TOML (or has a misspelt table name).
+    """
     here = start.resolve()
     if here.is_file():
         here = here.parent
     for folder in (here, *here.parents):
         own = folder / CONFIG_NAME
         if own.is_file():
-            return own, False
+            return own, _own_table(own)
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.fastapply" in pyproject.read_bytes():
-            return pyproject, True
+        if pyproject.is_file():
+            table = _pyproject_table(pyproject)
+            if table is not None:
+                return pyproject, table
         if (folder / ".git").exists():
             return None
     return None
 
 
-def _table(path: Path, is_pyproject: bool) -> dict[str, object]:
+def _own_table(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    tool = data.get("tool", {})
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    tool = data.get("tool")
+    if tool is None:
+        return data
     nested = tool.get("fastapply") if isinstance(tool, dict) else None
-    if is_pyproject:
-        return nested if isinstance(nested, dict) else {}
-    if nested is not None:
-        if not isinstance(nested, dict) or set(data) != {"tool"}:
-            raise ConfigError(f"{path}: use either top-level keys or [tool.fastapply], not both")
-        return nested
-    return data
+    if not isinstance(nested, dict) or set(data) != {"tool"} or set(tool) != {"fastapply"}:
+        raise ConfigError(f"{path}: use either top-level keys or one [tool.fastapply] table, not both")
+    return nested
 
 
 def _check(path: Path, key: str, value: object, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        kinds = (kind,) if isinstance(kind, type) else kind
+    kinds = (kind,) if isinstance(kind, type) else kind
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
         raise ConfigError(f"{path}: '{key}' must be {names}, not {value!r}")
 
 
-def parse_config(table: dict[str, object], path: Path) -> Config:
+def _refuse_unknown(path: Path, where: str, keys: set[str], known: set[str]) -> None:
+    unknown = sorted(keys - known)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    place = f" in {where}" if where else ""
+    raise ConfigError(f"{path}: unknown key(s){place}: {', '.join(hints)} (known: {', '.join(sorted(known))})")
+
+
+def _glob(path: Path, where: str, pattern: str) -> str:
+    try:
+        compile_glob(pattern, what=f"{path}: {where}")
+    except GlobError as exc:
+        raise ConfigError(str(exc)) from None
+    return pattern
+
+
+def parse_config(table: dict[str, Any], path: Path) -> Config:
     """Validate one ``[tool.fastapply]`` table."""
-    unknown = set(table) - _KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_KEYS))})")
+    _refuse_unknown(path, "", set(table), _KEYS)
     config = Config(path=path)
     for key in _STRINGS:
         if key in table:
             _check(path, key, table[key], str)
             setattr(config, key, table[key])
-    for key in ("max_bytes", "max_new_tokens"):
+    for key in _POSITIVE_INTS:
         if key in table:
             _check(path, key, table[key], int)
-            if int(table[key]) <= 0:  # type: ignore[call-overload]
+            if table[key] <= 0:
                 raise ConfigError(f"{path}: '{key}' must be positive, not {table[key]!r}")
             setattr(config, key, table[key])
     if "allow_deletion" in table:
         _check(path, "allow_deletion", table["allow_deletion"], bool)
-        config.allow_deletion = bool(table["allow_deletion"])
-    hooks = table.get("hook", [])
-    _check(path, "hook", hooks, list)
-    for n, entry in enumerate(hooks):  # type: ignore[arg-type]
-        where = f"hook[{n}]"
-        _check(path, where, entry, dict)
-        extra = set(entry) - _HOOK_KEYS
-        if extra:
-            raise ConfigError(f"{path}: unknown key(s) in {where}: {', '.join(sorted(extra))}")
-        if "instruction" not in entry:
-            raise ConfigError(f"{path}: {where} needs an 'instruction'")
-        for key in _HOOK_KEYS & set(entry):
-            _check(path, f"{where}.{key}", entry[key], str)
-        if not entry["instruction"].strip():
-            raise ConfigError(f"{path}: {where}.instruction is empty")
-        config.hooks.append(HookEntry(entry["instruction"], entry.get("files", "*"), entry.get("exclude")))
+        config.allow_deletion = table["allow_deletion"]
+    _check_api(config, path)
+    config.hooks = [_hook(path, n, entry) for n, entry in enumerate(_entries(path, table, "hook"))]
+    config.checks = [_check_entry(path, n, entry) for n, entry in enumerate(_entries(path, table, "check"))]
     return config
+
+
+def _check_api(config: Config, path: Path) -> None:
+    if config.api_mode is not None and config.api_mode not in API_MODES:
+        raise ConfigError(f"{path}: 'api_mode' must be one of {', '.join(API_MODES)}, not {config.api_mode!r}")
+    if config.api_base is not None and not re.match(r"https?://[^\s/]", config.api_base):
+        raise ConfigError(f"{path}: 'api_base' must be an http:// or https:// URL, not {config.api_base!r}")
+    if config.api_key_env is not None and not _ENV_NAME.fullmatch(config.api_key_env):
+        raise ConfigError(f"{path}: 'api_key_env' must name an environment variable, not {config.api_key_env!r}")
+    if config.tokenizer is not None and not config.tokenizer.strip():
+        raise ConfigError(f"{path}: 'tokenizer' is empty")
+
+
+def _entries(path: Path, table: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    entries = table.get(key, [])
+    _check(path, key, entries, list)
+    for n, entry in enumerate(entries):
+        _check(path, f"{key}[{n}]", entry, dict)
+    return entries  # type: ignore[no-any-return]
+
+
+def _hook(path: Path, n: int, entry: dict[str, Any]) -> HookEntry:
+    where = f"hook[{n}]"
+    _refuse_unknown(path, where, set(entry), _HOOK_KEYS)
+    if "instruction" not in entry:
+        raise ConfigError(f"{path}: {where} needs an 'instruction'")
+    for key in _HOOK_KEYS & set(entry):
+        _check(path, f"{where}.{key}", entry[key], str)
+    if not entry["instruction"].strip():
+        raise ConfigError(f"{path}: {where}.instruction is empty")
+    files = _glob(path, f"{where}.files", entry.get("files", "*"))
+    exclude = entry.get("exclude")
+    if exclude is not None:
+        _glob(path, f"{where}.exclude", exclude)
+    return HookEntry(entry["instruction"], files, exclude)
+
+
+def _check_entry(path: Path, n: int, entry: dict[str, Any]) -> CheckEntry:
+    where = f"check[{n}]"
+    _refuse_unknown(path, where, set(entry), _CHECK_KEYS)
+    if "run" not in entry:
+        raise ConfigError(f"{path}: {where} needs a 'run' command")
+    for key in ("run", "files", "exclude", "name"):
+        if key in entry:
+            _check(path, f"{where}.{key}", entry[key], str)
+    if not entry["run"].strip():
+        raise ConfigError(f"{path}: {where}.run is empty")
+    timeout = entry.get("timeout", DEFAULT_CHECK_TIMEOUT)
+    _check(path, f"{where}.timeout", timeout, (int, float))
+    if timeout <= 0:
+        raise ConfigError(f"{path}: '{where}.timeout' must be positive, not {timeout!r}")
+    files = _glob(path, f"{where}.files", entry.get("files", "*"))
+    exclude = entry.get("exclude")
+    if exclude is not None:
+        _glob(path, f"{where}.exclude", exclude)
+    return CheckEntry(entry["run"], files, exclude, float(timeout), entry.get("name", ""))
 
 
 def load_config(start: str | Path = ".") -> Config:
     """The configuration governing ``start`` (built-in defaults when there is no file).
 
     Raises:
-        ConfigError: the file is not valid TOML or has unknown keys or wrong types.
+        ConfigError: the file is not valid TOML or has unknown keys, wrong types or bad globs.
     """
     found = find_config_file(Path(start))
     if found is None:
         return Config()
-    path, is_pyproject = found
-    return parse_config(_table(path, is_pyproject), path)
+    path, table = found
+    return parse_config(table, path)
 
 
 def load_project_config(start: str | Path = ".") -> Config:
@@ -167,7 +314,7 @@ def load_project_config(start: str | Path = ".") -> Config:
     repository it is read from ``start`` itself.
 
     Raises:
-        ConfigError: the file is not valid TOML or has unknown keys or wrong types.
+        ConfigError: the file is not valid TOML or has unknown keys, wrong types or bad globs.
     """
     from fastapply.repo import find_repo
 
@@ -176,3 +323,5 @@ def load_project_config(start: str | Path = ".") -> Config:
     except UsageError:
         root = start
     return load_config(root)
+
+

@@ -49,13 +49,25 @@ def test_search_stops_at_the_repository_root(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("model = \n", "invalid TOML"),
-        ('modle = "x"\n', "unknown key(s) modle"),
+        ('modle = "x"\n', "unknown key(s): modle (did you mean model?)"),
+        ('max_attempt = 2\n', "max_attempt (did you mean max_attempts?)"),
         ("model = 3\n", "'model' must be a string"),
         ("max_bytes = -1\n", "must be positive"),
         ("max_new_tokens = true\n", "'max_new_tokens' must be an integer"),
         ('[[hook]]\nfiles = "*.py"\n', "needs an 'instruction'"),
         ('[[hook]]\ninstruction = "x"\nglob = "*"\n', "unknown key(s) in hook[0]: glob"),
         ('hook = "x"\n', "'hook' must be a list"),
+        ('[[hook]]\ninstruction = "x"\nfiles = "[*.py"\n', "hook[0].files: '[*.py' is not a valid glob"),
+        ('[[hook]]\ninstruction = "x"\nexclude = "!tests"\n', "hook[0].exclude: '!tests': negated globs"),
+        ('api_mode = "chatty"\n', "'api_mode' must be one of chat, completions"),
+        ('api_base = "localhost:8000"\n', "'api_base' must be an http:// or https:// URL"),
+        ('api_key_env = "MY KEY"\n', "'api_key_env' must name an environment variable"),
+        ('tokenizer = 7\n', "'tokenizer' must be a string"),
+        ('max_attempts = 0\n', "'max_attempts' must be positive"),
+        ('[[check]]\nfiles = "*.py"\n', "check[0] needs a 'run' command"),
+        ('[[check]]\nrun = "ruff {file}"\ntimeout = "10"\n', "'check[0].timeout' must be an integer or a number"),
+        ('[[check]]\nrun = "ruff {file}"\ntimeout = 0\n', "'check[0].timeout' must be positive"),
+        ('[[check]]\nrun = "ruff {file}"\ncmd = "x"\n', "unknown key(s) in check[0]: cmd"),
     ],
 )
 def test_invalid_files_are_clear_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -104,3 +116,70 @@ def test_hook_entry_globs_match_paths_and_names() -> None:
     assert entry.matches("a.py") and entry.matches("pkg/deep/a.py")
     assert not entry.matches("tests/a.py") and not entry.matches("a.txt")
     assert HookEntry("x", "src/*.py").matches("src/a.py") and not HookEntry("x", "src/*.py").matches("a.py")
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        '[ tool.fastapply ]\nmodel = "spaced"\n',
+        '[tool]\nfastapply.model = "spaced"\n',
+        '[tool]\nfastapply = { model = "spaced" }\n',
+        '[tool.other]\nx = 1\n[tool."fastapply"]\nmodel = "spaced"\n',
+    ],
+)
+def test_pyproject_table_is_found_however_toml_spells_it(tmp_path: Path, pyproject: str) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": CODE})
+    (repo / "pyproject.toml").write_text(pyproject)
+    config = load_config(repo)
+    assert config.model == "spaced" and config.path == repo / "pyproject.toml"
+
+
+def test_dotted_hook_tables_under_tool_are_read(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": CODE})
+    (repo / "pyproject.toml").write_text('[tool]\nfastapply.hook = [{instruction = "x", files = "src/**/*.py"}]\n')
+    [entry] = load_config(repo).hooks
+    assert entry.matches("src/a.py") and entry.matches("src/b/c.py") and not entry.matches("a.py")
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "message"),
+    [
+        ('[tool.fastaply]\nmodel = "x"\n', "unknown table 'tool.fastaply' (did you mean 'tool.fastapply'?)"),
+        ('[tool.fast-apply]\nmodel = "x"\n', "unknown table 'tool.fast-apply'"),
+        ('[tool.fastapply]\nmodle = "x"\n', "modle (did you mean model?)"),
+        ('[tool.fastapply]\nmodel = \n', "invalid TOML"),
+        ('[tool]\nfastapply = "x"\n', "'tool.fastapply' must be a table"),
+    ],
+)
+def test_pyproject_mistakes_are_errors_naming_the_file(tmp_path: Path, pyproject: str, message: str) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": CODE})
+    (repo / "pyproject.toml").write_text(pyproject)
+    with pytest.raises(ConfigError) as caught:
+        load_config(repo)
+    assert message in str(caught.value) and "pyproject.toml" in str(caught.value)
+
+
+def test_a_broken_pyproject_without_fastapply_is_not_ours_to_judge(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": CODE})
+    (repo / "pyproject.toml").write_text("[project\nname = 1\n")
+    assert load_config(repo).path is None
+
+
+def test_api_keys_and_checks_are_read(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": CODE})
+    (repo / "pyproject.toml").write_text(
+        '[tool.fastapply]\napi_base = "http://127.0.0.1:8000/v1"\napi_mode = "completions"\n'
+        'api_key_env = "MY_KEY"\ntokenizer = "Qwen/Qwen2.5-Coder-1.5B"\nmax_attempts = 2\n'
+        '[[tool.fastapply.check]]\nrun = "ruff check {file}"\nfiles = "*.py"\ntimeout = 5\n'
+    )
+    config = load_config(repo)
+    assert (config.api_base, config.api_mode, config.api_key_env) == ("http://127.0.0.1:8000/v1", "completions", "MY_KEY")
+    assert config.tokenizer == "Qwen/Qwen2.5-Coder-1.5B" and config.max_attempts == 2
+    [check] = config.checks
+    assert (check.run, check.timeout) == ("ruff check {file}", 5.0) and check.matches("pkg/a.py")
+
+
+def test_the_tomli_fallback_is_gone() -> None:
+    import fastapply.config as module
+
+    assert "tomli" not in Path(module.__file__).read_text().replace("tomllib", "")
