@@ -1,4 +1,4 @@
-"""What the commands share: path expansion, edit options, the progress bar.
+"""What the commands share: path expansion (globs in git's rules), edit options, the progress bar.
 
 Each command module (``fastapply.cli.<name>``) is a thin shell: it parses its arguments, calls the
 library, and hands results to a reporter (``fastapply.report``). The pieces every command needs
@@ -8,8 +8,8 @@ live here, so no command imports another; the model options are in ``model_optio
 from __future__ import annotations
 
 import argparse
-import glob
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,30 +17,33 @@ from typing import Any
 from fastapply.batch import Events
 from fastapply.edit import EditOptions, EditResult
 from fastapply.errors import UsageError
+from fastapply.globs import compile_glob, is_glob
 from fastapply.repo import RepoInfo
 
-_GLOB_CHARS = set("*?[")
-
-
 def expand_paths(patterns: list[str], repo: RepoInfo | None = None) -> list[str]:
-    """Literal paths as given; globs expanded (recursive ``**``), skipping what git ignores.
+    """Literal paths as given; globs (``fastapply.globs``: git's rules) matched against the files
+    below the current folder that git does not ignore, as paths relative to it.
 
     Raises:
-        UsageError: a literal path does not exist or a glob matches nothing.
+        UsageError: a literal path does not exist, a glob matches nothing, is invalid, or reaches
+        outside the current folder.
     """
     out: list[str] = []
-    visible: set[str] | None = None
+    listing: list[str] | None = None
     for pattern in patterns:
-        if not _GLOB_CHARS & set(pattern):
+        if os.path.lexists(pattern) or not is_glob(pattern):
             if not os.path.lexists(pattern):
                 raise UsageError(f"{pattern}: no such file")
             out.append(pattern)
             continue
-        matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-        if repo is not None:
-            if visible is None:
-                visible = _git_visible(repo)
-            matches = [p for p in matches if _rel(p, repo) in visible]
+        glob = compile_glob(pattern)
+        if os.path.isabs(pattern) or ".." in Path(pattern).parts:
+            raise UsageError(
+                f"{pattern}: globs are matched below the current folder; run from higher up or name the files"
+            )
+        if listing is None:
+            listing = _visible_files(repo)
+        matches = glob.select(listing)
         if not matches:
             raise UsageError(f"{pattern}: no file matches")
         out.extend(matches)
@@ -50,16 +53,23 @@ def expand_paths(patterns: list[str], repo: RepoInfo | None = None) -> list[str]
     return list(unique.values())
 
 
-def _rel(path: str, repo: RepoInfo) -> str:
-    real = Path(os.path.realpath(path))
-    return real.relative_to(repo.root).as_posix() if real.is_relative_to(repo.root) else ""
-
-
-def _git_visible(repo: RepoInfo) -> set[str]:
-    import git
-
-    listing = git.Repo(repo.root).git.ls_files("-z", "--cached", "--others", "--exclude-standard")
-    return {p for p in listing.split("\0") if p}
+def _visible_files(repo: RepoInfo | None) -> list[str]:
+    """Files below the current folder, relative to it, sorted; in a repository only what git does
+    not ignore (tracked or untracked)."""
+    if repo is None:
+        found = []
+        for folder, dirs, names in os.walk("."):
+            dirs[:] = [d for d in dirs if d != ".git"]
+            found.extend(Path(folder, name).as_posix().removeprefix("./") for name in names)
+        return sorted(found)
+    done = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=os.getcwd(), capture_output=True, check=False,
+    )
+    if done.returncode != 0:
+        raise UsageError(f"cannot list the repository's files: {done.stderr.decode(errors='replace').strip()}")
+    names = {os.fsdecode(p) for p in done.stdout.split(b"\0") if p}
+    return sorted(p for p in names if os.path.isfile(p))
 
 
 def options_from(args: argparse.Namespace) -> EditOptions:
