@@ -4,8 +4,9 @@
 no model load), the backend is loaded only if something can be edited, each result is written as
 soon as it is judged (one apply record for the run, so ``undo`` takes it back as a whole).
 ``run_batch`` runs jobs (``{"files": [...], "instruction": ...}`` per JSONL line) in order; a job
-that fails or is refused does not stop the others, and every finished job is recorded in a state
-file under the git dir so an interrupted batch resumes where it stopped.
+that fails or is refused does not stop the others. Each job that finished cleanly is recorded in a
+state file under the git dir, so an interrupted batch resumes where it stopped and a rerun runs
+again exactly the jobs that failed, were refused or never ran.
 
 Progress is reported through an ``Events`` object; nothing here prints.
 """
@@ -19,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from fastapply.apply import ApplyRecord, ApplySession
+from fastapply.apply import ApplySession
 from fastapply.backend import Backend
 from fastapply.edit import EditOptions, EditRequest, EditResult, edit_source, read_for_edit
 from fastapply.errors import RefusedError, UsageError
 from fastapply.files import write_atomic
 from fastapply.repo import RepoInfo
+
+DONE_STATUSES = ("changed", "unchanged")  # a job whose files all end so is done
 
 
 class Events:
@@ -43,10 +46,6 @@ class RunOutcome:
     written: list[str] = field(default_factory=list)
     session: ApplySession | None = None  # None when nothing was to be written
 
-    @property
-    def record(self) -> ApplyRecord | None:
-        return self.session.record if self.session is not None else None
-
 
 class LazyBackend:
     """Loads the backend on first use, at most once for all the jobs that share it."""
@@ -54,10 +53,6 @@ class LazyBackend:
     def __init__(self, load: Callable[[], Backend]) -> None:
         self._load = load
         self._backend: Backend | None = None
-
-    @property
-    def loaded(self) -> bool:
-        return self._backend is not None
 
     def get(self) -> Backend:
         if self._backend is None:
@@ -100,7 +95,7 @@ def run_edits(
             try:
                 written = session.write(result)
             except RefusedError as exc:
-                result.status, result.reason = "refused", str(exc).removeprefix(f"{result.path}: ")
+                result.status, result.reason = "refused", exc.reason
         if written:
             outcome.written.append(result.path)
         outcome.results.append(result)
@@ -117,10 +112,6 @@ class Job:
     files: list[str]
     instruction: str
     key: str  # identifies the job's content, for resuming
-
-    @property
-    def label(self) -> str:
-        return f"job {self.index + 1}"
 
 
 def parse_jobs(path: Path) -> list[Job]:
@@ -191,9 +182,18 @@ class JobOutcome:
     outcome: RunOutcome | None = None
     error: str = ""
 
-    def counts(self) -> dict[str, int]:
-        results = self.outcome.results if self.outcome else []
-        return {s: sum(1 for r in results if r.status == s) for s in ("changed", "unchanged", "refused", "failed")}
+    @property
+    def results(self) -> list[EditResult]:
+        return self.outcome.results if self.outcome else []
+
+    @property
+    def written(self) -> list[str]:
+        return self.outcome.written if self.outcome else []
+
+    @property
+    def finished(self) -> bool:
+        """Ran to the end with nothing refused, failed or in error: a rerun may skip it."""
+        return not self.skipped and not self.error and all(r.status in DONE_STATUSES for r in self.results)
 
 
 def run_batch(
@@ -210,8 +210,10 @@ def run_batch(
 ) -> list[JobOutcome]:
     """Run ``jobs`` in order, skipping those ``state`` says are done, recording each as it ends.
 
-    A job interrupted by ``cancel`` (or KeyboardInterrupt) is not marked done, so it runs again;
-    a finished batch run again skips everything until ``state`` is cleared (``--restart``).
+    Only a job whose every file came out changed or unchanged is marked done. One that was
+    refused, failed, had an error (a missing file) or was interrupted by ``cancel`` (or
+    KeyboardInterrupt) stays pending, so the next run of the batch runs it again; a finished batch
+    run again skips everything until ``state`` is cleared (``--restart``).
     """
     outcomes: list[JobOutcome] = []
     for job in jobs:
@@ -230,7 +232,8 @@ def run_batch(
                 if on_job:
                     on_job(done)
                 break
-            state.mark(job, {"error": done.error, **done.counts()})
+            if done.finished:
+                state.mark(job, {"files": len(done.results), "written": len(done.written)})
         outcomes.append(done)
         if on_job:
             on_job(done)

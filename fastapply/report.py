@@ -2,8 +2,9 @@
 (ARCHITECTURE.md, "Exit codes" and "Output").
 
 A reporter is fed the run's events in order (``run_started``, ``file_started``, ``file_completed``,
-``run_completed``) and writes to the stream it was given; the JSON reporter holds its records and
-writes once at the end. ``exit_code`` maps a run's results to the exit-code table.
+``run_completed``; for a batch, ``job_completed`` per job and ``batch_completed``) and writes to
+the stream it was given; the JSON reporter holds its records and writes once at the end. The same
+reporters serve ``run``, ``hook`` and ``batch``. ``exit_code`` maps results to the exit-code table.
 
 This module formats; it does not decide what to edit or write.
 """
@@ -15,9 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from fastapply.edit import EditResult
-from fastapply.errors import EXIT_CHANGED, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED
+from fastapply.errors import EXIT_CHANGED, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 FORMATS = ("text", "json", "jsonl")
+STATUSES = ("changed", "unchanged", "refused", "failed")
+
+
+def count_statuses(results: list[EditResult]) -> dict[str, int]:
+    """How many results have each status, every status present (zeros included)."""
+    return {s: sum(1 for r in results if r.status == s) for s in STATUSES}
 
 
 def file_record(result: EditResult, *, written: bool = False) -> dict[str, Any]:
@@ -53,8 +60,14 @@ def exit_code(results: list[EditResult], *, changes_fail: bool) -> int:
     return EXIT_OK
 
 
+def batch_exit_code(results: list[EditResult], *, errors: bool) -> int:
+    """A batch's exit code: the worst file outcome, else 2 when a job had a usage error."""
+    code = exit_code(results, changes_fail=False)
+    return EXIT_USAGE if code == EXIT_OK and errors else code
+
+
 def summarize(results: list[EditResult], *, written: int, seconds: float, code: int) -> dict[str, Any]:
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("changed", "unchanged", "refused", "failed")}
+    counts = count_statuses(results)
     tokens = sum(r.stats.tokens for r in results if r.stats)
     busy = sum(r.stats.seconds for r in results if r.stats)
     return {
@@ -68,13 +81,45 @@ def summarize(results: list[EditResult], *, written: int, seconds: float, code: 
     }
 
 
+def job_record(
+    number: int, instruction: str, results: list[EditResult], written: list[str], *, skipped: bool, error: str
+) -> dict[str, Any]:
+    """The JSON record of one batch job (``number`` counts from 1)."""
+    done = set(written)
+    return {
+        "job": number,
+        "instruction": instruction,
+        "skipped": skipped,
+        "error": error,
+        "files": [file_record(r, written=r.path in done) for r in results],
+        **count_statuses(results),
+    }
+
+
+def summarize_batch(jobs: list[dict[str, Any]], *, total: int, seconds: float, code: int) -> dict[str, Any]:
+    """The summary of a batch from its job records; ``pending`` counts jobs a rerun will run."""
+    ran = [j for j in jobs if not j["skipped"]]
+    pending = total - len(jobs) + sum(1 for j in ran if j["error"] or j["refused"] or j["failed"])
+    return {
+        "jobs": total,
+        "ran": len(ran),
+        "skipped": len(jobs) - len(ran),
+        "errors": sum(1 for j in jobs if j["error"]),
+        "pending": pending,
+        **{k: sum(j[k] for j in jobs) for k in STATUSES},
+        "seconds": round(seconds, 6),
+        "exit_code": code,
+    }
+
+
 @dataclass
 class Reporter:
-    """Text output: a line per file, diffs when asked, a summary line."""
+    """Text output: a line per file, diffs when asked, a summary line; a table for a batch."""
 
     stream: TextIO
     show_diff: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
 
     def run_started(self, paths: list[str], instruction: str, model: str) -> None:
         pass
@@ -89,6 +134,35 @@ class Reporter:
 
     def run_completed(self, summary: dict[str, Any]) -> None:
         self._summary(summary)
+
+    def job_completed(self, record: dict[str, Any]) -> None:
+        self.jobs.append(record)
+        self._job(record)
+
+    def batch_completed(self, summary: dict[str, Any]) -> None:
+        self._batch(summary)
+
+    def _job(self, record: dict[str, Any]) -> None:
+        pass
+
+    def _batch(self, s: dict[str, Any]) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="fastapply batch")
+        for column in ("job", "instruction", *STATUSES, "note"):
+            table.add_column(column)
+        for job in self.jobs:
+            note = "done earlier (skipped)" if job["skipped"] else job["error"]
+            if not note and (job["refused"] or job["failed"]):
+                note = "pending: runs again next time"
+            first = (job["instruction"].strip().splitlines() or [""])[0][:40]
+            table.add_row(str(job["job"]), first, *(str(job[k]) for k in STATUSES), note)
+        Console(file=self.stream, width=120).print(table)
+        self.stream.write(
+            f"{s['jobs']} job(s): {s['ran']} ran, {s['skipped']} skipped, {s['pending']} pending\n"
+        )
+        self.stream.flush()
 
     def _file(self, record: dict[str, Any]) -> None:
         if self.show_diff and record["diff"]:
@@ -119,6 +193,11 @@ class JsonReporter(Reporter):
         self.stream.write("\n")
         self.stream.flush()
 
+    def _batch(self, s: dict[str, Any]) -> None:
+        json.dump({"jobs": self.jobs, "summary": s}, self.stream, indent=2)
+        self.stream.write("\n")
+        self.stream.flush()
+
 
 @dataclass
 class JsonlReporter(Reporter):
@@ -139,6 +218,12 @@ class JsonlReporter(Reporter):
 
     def _summary(self, s: dict[str, Any]) -> None:
         self._event("run.completed", summary=s)
+
+    def _job(self, record: dict[str, Any]) -> None:
+        self._event("job.completed", **record)
+
+    def _batch(self, s: dict[str, Any]) -> None:
+        self._event("batch.completed", summary=s)
 
 
 def make_reporter(kind: str, stream: TextIO, *, show_diff: bool = False) -> Reporter:

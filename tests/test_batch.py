@@ -134,3 +134,55 @@ def test_bad_jobs_file_exits_2_before_loading_a_model(tmp_path, repo, use_backen
     (tmp_path / "jobs.jsonl").write_text("{\n")
     assert cli_main(["batch", str(tmp_path / "jobs.jsonl")]) == 2
     assert "not JSON" in capsys.readouterr().err and use_backend.loads == []
+
+
+def test_failed_refused_and_missing_jobs_stay_pending_and_a_rerun_runs_exactly_them(tmp_path, repo, use_backend, capsys) -> None:
+    class CutsOffB(FakeBackend):
+        broken = True
+
+        def generate(self, request: GenerationRequest) -> GenerationResult:
+            self.finish_reason = "length" if request.path == "b.py" and self.broken else "stop"
+            return super().generate(request)
+
+    fake = CutsOffB(rewrite=rename_rewrite)
+    use_backend(fake)
+    (tmp_path / "outside.py").write_text(CODE)
+    jobs = _jobs(
+        tmp_path / "jobs.jsonl",
+        {"files": ["a.py"], "instruction": "Rename add to plus"},
+        {"files": ["b.py"], "instruction": "Rename add to plus"},
+        {"files": ["../outside.py"], "instruction": "Rename add to plus"},
+        {"files": ["d.py"], "instruction": "Rename add to plus"},
+    )
+    assert cli_main(["batch", str(jobs), "--output-format", "json"]) == 4
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert (summary["ran"], summary["pending"], summary["failed"], summary["refused"]) == (4, 3, 1, 1)
+    assert (repo / "b.py").read_text() == CODE
+
+    fake.broken = False
+    fake.requests.clear()
+    (repo / "d.py").write_text(CODE)
+    assert cli_main(["batch", str(jobs), "--output-format", "json"]) == 3  # outside.py is refused again
+    data = json.loads(capsys.readouterr().out)
+    assert [r.path for r in fake.requests] == ["b.py", "d.py"]
+    assert [j["skipped"] for j in data["jobs"]] == [True, False, False, False]
+    assert data["summary"]["pending"] == 1
+    assert (repo / "b.py").read_text() == CODE.replace("add", "plus") == (repo / "d.py").read_text()
+    assert (tmp_path / "outside.py").read_text() == CODE
+
+    fake.requests.clear()
+    assert cli_main(["batch", str(jobs)]) == 3
+    assert fake.requests == []  # the refused job runs again, but refusals cost no model call
+    assert "1 pending" in capsys.readouterr().out
+
+
+def test_batch_json_records_are_the_run_reporters_file_records(tmp_path, repo, use_backend, capsys) -> None:
+    use_backend(FakeBackend(rewrite=rename_rewrite))
+    jobs = _jobs(tmp_path / "jobs.jsonl", {"files": ["a.py"], "instruction": "Rename add to plus"})
+    assert cli_main(["batch", str(jobs), "--output-format", "json", "--restart"]) == 0
+    batch_file = json.loads(capsys.readouterr().out)["jobs"][0]["files"][0]
+    (repo / "a.py").write_text(CODE)
+    assert cli_main(["run", "a.py", "-m", "Rename add to plus", "--output-format", "json"]) == 0
+    run_file = json.loads(capsys.readouterr().out)["files"][0]
+    assert set(batch_file) == set(run_file)
+    assert {k: batch_file[k] for k in ("path", "status", "diff", "written")} == {k: run_file[k] for k in ("path", "status", "diff", "written")}
