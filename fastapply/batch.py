@@ -96,6 +96,8 @@ def run_edits(
                 written = session.write(result)
             except RefusedError as exc:
                 result.status, result.reason = "refused", exc.reason
+            except OSError as exc:  # a full disk, an immutable file: this file is not written
+                result.status, result.reason = "failed", f"not written: {exc.strerror or exc}"
         if written:
             outcome.written.append(result.path)
         outcome.results.append(result)

@@ -19,7 +19,7 @@ from typing import Callable, Literal
 
 from fastapply.backend import Backend
 from fastapply.diff import Hunk, format_hunks, split_hunks
-from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats
+from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats, PromptTooLong
 from fastapply.errors import FastapplyError
 from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, current_sha256, read_source, sha256
 from fastapply.guards import check_output
@@ -114,6 +114,9 @@ def edit_source(
                 on_text=on_text,
             )
         )
+    except PromptTooLong as exc:
+        result.status, result.reason = "refused", f"too large for the model's context: {exc}"
+        return result
     except EngineError as exc:
         return _fail(result, f"engine error: {exc}")
     except MemoryError:

@@ -7,7 +7,9 @@ EXIT_CHANGED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_ENGINE = 4
+EXIT_CHECKS = 5
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class FastapplyError(Exception):
@@ -41,3 +43,8 @@ class EngineFailure(FastapplyError):
     """The model could not be loaded or did not finish its output."""
 
     exit_code = EXIT_ENGINE
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived. A KeyboardInterrupt, so every clean-up that honours Ctrl-C runs for it too;
+    the CLI exits 143 instead of 130."""

@@ -18,7 +18,7 @@ from typing import Callable
 
 import pytest
 
-from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats
+from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats, PromptTooLong
 
 TESTS_DIR = Path(__file__).resolve().parent
 GIT_ENV = {
@@ -87,6 +87,7 @@ def in_dir(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
     return lambda path: monkeypatch.chdir(path)
 
 
+PROMPT_OVERHEAD = 32  # tokens the chat template and the markers add around the file
 _RENAME = re.compile(r"rename\s+(?:the\s+\w+\s+)?`?(\w+)`?\s+to\s+`?(\w+)`?", re.IGNORECASE)
 
 
@@ -96,6 +97,9 @@ class FakeBackend:
 
     ``finish_reason`` forces how generation ends; ``delay`` sleeps in small steps honouring
     ``request.cancel``; ``during`` runs inside generate (to change the file mid-generation).
+    Like the real engine it raises only ``EngineError`` kinds: ``PromptTooLong`` before any
+    "prefill" when the prompt (counted as the engine would, file plus instruction plus the
+    template's overhead) is over ``max_context``.
     """
 
     rewrite: Callable[[str, GenerationRequest], str] = lambda code, request: code
@@ -110,6 +114,9 @@ class FakeBackend:
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         self.requests.append(request)
+        prompt_tokens = self.count_tokens(request.code) + self.count_tokens(request.instruction) + PROMPT_OVERHEAD
+        if prompt_tokens > self.max_context:
+            raise PromptTooLong(prompt_tokens, self.max_context)
         started = time.perf_counter()
         if self.during is not None:
             self.during(request)
@@ -177,6 +184,16 @@ def slow_backend() -> FakeBackend:
     return FakeBackend(rewrite=rename_rewrite, delay=60.0, during=started)
 
 
+def paced_backend() -> FakeBackend:
+    """Factory for subprocess tests that need time between files (``$FASTAPPLY_TEST_DELAY`` s)."""
+    return FakeBackend(rewrite=rename_rewrite, delay=float(os.environ.get("FASTAPPLY_TEST_DELAY", "0.3")))
+
+
+def small_context_backend() -> FakeBackend:
+    """Factory for subprocess tests of the context check: a model that reads 64 tokens."""
+    return FakeBackend(rewrite=rename_rewrite, max_context=64)
+
+
 @pytest.fixture
 def fake_backend() -> FakeBackend:
     return FakeBackend(rewrite=rename_rewrite)
@@ -206,9 +223,11 @@ __all__ = [
     "FakeBackend",
     "git",
     "make_repo",
+    "paced_backend",
     "placeholder_rewrite",
     "rename_backend",
     "rename_rewrite",
     "slow_backend",
+    "small_context_backend",
     "threading",
 ]

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import TESTS_DIR, FakeBackend, git, make_repo, rename_rewrite
 from fastapply.cli import main as cli_main
-from fastapply.engine.types import EngineError, GenerationRequest, GenerationResult
+from fastapply.engine.types import GenerationRequest, GenerationResult, ModelNotFoundError
 from fastapply.repo import TRAILER
 
 RENAME = "Rename the function add to plus."
@@ -129,7 +129,7 @@ def test_max_new_tokens_reaches_the_backend(repo: Path, backend: FakeBackend) ->
 
 def test_model_load_failure_exits_4(repo: Path, monkeypatch, capsys) -> None:
     def broken(*args, **kwargs):
-        raise EngineError("no weights at /nowhere")
+        raise ModelNotFoundError("no weights at /nowhere")
 
     monkeypatch.setattr("fastapply.backend.load_model", broken)
     assert run("a.py", "-m", RENAME) == 4

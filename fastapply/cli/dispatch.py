@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from fastapply import __version__
 from fastapply.cli.model_options import add_model_options
+from fastapply.cli.signals import broken_pipe_to_devnull, terminate_as_interrupt
 from fastapply.engine.types import EngineError
-from fastapply.errors import EXIT_ENGINE, EXIT_INTERRUPTED, FastapplyError
+from fastapply.errors import EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_TERMINATED, FastapplyError, Terminated
+
+DEBUG_ENV = "FASTAPPLY_DEBUG"
 
 # command -> (module, one-line help); the first is what a bare ``fastapply`` runs
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,20 +80,51 @@ def _with_command(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome is an exit code of ARCHITECTURE.md, "Exit codes".
+
+    A closed stdout (``fastapply run ... | head -1``) does not end the run: output goes to the null
+    device from then on and the exit code is the run's own. SIGTERM ends it as Ctrl-C does, with
+    143. Any other exception is an internal error, exit 4, with a traceback only under
+    ``FASTAPPLY_DEBUG=1``.
+    """
     argv = _with_command(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    with terminate_as_interrupt(), broken_pipe_to_devnull():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         apply_config_defaults(args)
         return int(args.handler(args))
+    except Terminated:
+        return _fail("terminated", EXIT_TERMINATED)
     except KeyboardInterrupt:
-        print("fastapply: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except FastapplyError as exc:
-        print(f"fastapply: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code)
     except EngineError as exc:
-        print(f"fastapply: {exc}", file=sys.stderr)
-        return EXIT_ENGINE
+        return _fail(str(exc), EXIT_ENGINE)
     except MemoryError:
-        print("fastapply: out of memory", file=sys.stderr)
-        return EXIT_ENGINE
+        return _fail("out of memory", EXIT_ENGINE)
+    except OSError as exc:
+        return _fail(f"system error: {_describe_os_error(exc)}", EXIT_ENGINE)
+    except Exception as exc:  # the last resort: no traceback reaches a user
+        if os.environ.get(DEBUG_ENV) == "1":
+            traceback.print_exc()
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        hint = "" if os.environ.get(DEBUG_ENV) == "1" else f" (set {DEBUG_ENV}=1 for the traceback)"
+        return _fail(f"internal error: {detail}{hint}", EXIT_ENGINE)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    return f"{exc.filename}: {what}" if exc.filename else what
+
+
+def _fail(message: str, code: int) -> int:
+    try:
+        print(f"fastapply: {message}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # stderr is gone too; the exit code still tells
+    return code
