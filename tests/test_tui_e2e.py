@@ -82,7 +82,7 @@ async def test_reviewed_result_is_what_lands_on_disk(tmp_path: Path, model_dir: 
     repo = make_demo_repo(tmp_path / "demo")
     (repo / "src/m.py").write_text(BEFORE)
     git(repo, "add", "src/m.py")
-    # no backend_loader: the app loads through fastapply.backend.load_backend, as the CLI does
+    # no substitute: the app loads through fastapply.backend.load_model, as the CLI does
     app = create_app(path=repo, model=str(model_dir), device="cpu", dtype="float32", review_grace=0.0)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await generate(pilot, "src/m.py", text=INSTRUCTION)

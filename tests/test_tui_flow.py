@@ -22,6 +22,7 @@ from tui_fakes import (
     ready_picker,
     review,
     select,
+    tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
 
@@ -125,7 +126,7 @@ async def test_picker_works_while_the_model_loads(repo: Path) -> None:
         release.wait(10)
         return fake
 
-    app = create_app(path=repo, backend_loader=slow_loader, review_grace=0.0)
+    app = build(repo, loader=slow_loader)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and bool(app.screen.files))
         assert app.model_state == "loading"
@@ -149,7 +150,7 @@ async def test_model_load_failure_is_a_notification_and_reload_recovers(repo: Pa
             raise OSError("weights missing")
         return FakeBackend()
 
-    app = create_app(path=repo, backend_loader=broken_once, review_grace=0.0)
+    app = build(repo, loader=broken_once)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.model_state == "failed")
         assert any("weights missing" in n.message for n in app._notifications)
@@ -180,7 +181,7 @@ async def test_enter_sends_ctrl_j_adds_a_line_and_up_recalls_history(repo: Path,
         await wait_for(pilot, lambda: isinstance(app.screen, GenerateScreen))
         assert app.session.instruction == "first\nsecond\nthird"
         await wait_for(pilot, lambda: app.screen.finished)
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # y: dropping the unreviewed rewrite is asked first
         await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
         prompt = app.screen.query_one(PromptInput)
         prompt.load_text("draft")
@@ -250,8 +251,10 @@ async def test_escape_cancels_and_cancelled_files_are_not_offered(repo: Path) ->
         await wait_for(pilot, lambda: screen.finished)
         assert screen.cancelled
         assert screen.progress["src/app.py"].state == "cancelled"
-        assert screen.progress["src/util.py"].state == "cancelled"
-        assert fake.calls == ["src/app.py"]  # the second file never started
+        # the second file never started: it is "not run", not a finished "cancelled ... 100%"
+        assert screen.progress["src/util.py"].state == "not run"
+        assert screen.progress["src/util.py"].fraction == 0.0
+        assert fake.calls == ["src/app.py"]
         assert app.session.reviewable() == []
         await pilot.press("enter")
         await pilot.pause()

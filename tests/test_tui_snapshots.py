@@ -22,6 +22,7 @@ from tui_fakes import (
     make_demo_repo,
     review,
     select,
+    tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
 

@@ -1,24 +1,28 @@
 """Fakes and Pilot helpers for the TUI tests: a backend that streams a deterministic rewrite, a
 tiny repository, and the steps (select, instruct, generate, review) the tests share.
 
-The fake backend replaces one word with another and streams the result in fixed-size chunks
-through ``request.on_text``; it can sleep between chunks, pause at a chunk until released (for
-snapshots and typing-while-streaming tests), and honours ``request.cancel``. Its stats are fixed
-numbers so that screens showing them render the same every run.
+The fake backend is conftest's ``FakeBackend`` streaming in fixed-size chunks through
+``request.on_text``; it can sleep between chunks, pause at a chunk until released (for snapshots
+and typing-while-streaming tests), and honours ``request.cancel``. The app loads it through the
+real seam, ``fastapply.backend.load_model``, which the ``tui_model_seam`` fixture substitutes:
+test modules import that fixture (it is autouse), then ``build(repo, backend)``.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+from conftest import FakeBackend as CoreFakeBackend
+from conftest import git, make_repo
 from textual.pilot import Pilot
 
-from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats
+from fastapply.engine.types import EngineError, GenerationRequest, GenerationResult, GenerationStats
 from fastapply.tui.app import FastApplyApp, create_app
 from fastapply.tui.screens.generate import GenerateScreen
 from fastapply.tui.screens.instruct import InstructScreen
@@ -48,35 +52,10 @@ DEMO_FILES: dict[str, str] = {
 }
 
 
-def git(root: Path, *args: str) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
-        "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
-        "HOME": str(root),
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-    }
-    out = subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True)
-    return out.stdout
-
-
 def make_demo_repo(root: Path) -> Path:
     """A committed repository with text files, one binary, one modified, one staged, one new."""
-    root.mkdir(parents=True, exist_ok=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "t")
-    git(root, "config", "user.email", "t@example.invalid")
-    git(root, "config", "commit.gpgsign", "false")
-    for name, text in DEMO_FILES.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0binary")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
+    files: dict[str, str | bytes] = {**DEMO_FILES, "logo.png": b"\x89PNG\r\n\x1a\n\0\0\0binary"}
+    make_repo(root, files)
     (root / "docs/notes.txt").write_text("notes about foo\nmore foo\n")  # modified
     (root / "src/util.py").write_text(DEMO_FILES["src/util.py"] + "\n\ndef bar():\n    return 1\n")
     git(root, "add", "src/util.py")  # staged
@@ -84,45 +63,41 @@ def make_demo_repo(root: Path) -> Path:
     return root
 
 
-class FakeBackend:
-    """Streams ``code.replace(old, new)`` in chunks of ``chunk`` characters."""
+@dataclass
+class FakeBackend(CoreFakeBackend):
+    """conftest's fake, streaming ``code.replace(old, new)`` in chunks of ``chunk`` characters.
 
-    name = "fake-apply"
-    device = "cpu"
-    dtype = "float32"
+    ``pause_at`` holds the stream at that chunk until ``release`` is set; ``fail_paths`` raise
+    ``EngineError`` as the engine does; ``prefill`` sleeps before the first chunk honouring cancel
+    (a long prompt's prefill). Its stats are fixed numbers, so screens render the same every run.
+    """
 
-    def __init__(
-        self,
-        *,
-        old: str = "foo",
-        new: str = "bar",
-        chunk: int = 7,
-        delay: float = 0.0,
-        pause_at: int | None = None,
-        finish: str = "stop",
-        max_context: int = 4096,
-        fail_paths: tuple[str, ...] = (),
-    ) -> None:
-        self.old, self.new = old, new
-        self.chunk = chunk
-        self.delay = delay
-        self.pause_at = pause_at  # chunk number at which to wait for ``release``
-        self.finish = finish
-        self.max_context = max_context
-        self.fail_paths = fail_paths
-        self.paused = threading.Event()
-        self.release = threading.Event()
-        self.calls: list[str] = []
+    old: str = "foo"
+    new: str = "bar"
+    chunk: int = 7
+    pause_at: int | None = None
+    finish: str = "stop"
+    max_context: int = 4096
+    fail_paths: tuple[str, ...] = ()
+    prefill: float = 0.0
+    name: str = "fake-apply"
+    paused: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    calls: list[str] = field(default_factory=list)
 
     def count_tokens(self, text: str) -> int:
         return (len(text) + 3) // 4
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
-        from fastapply.engine.types import EngineError
-
+        self.requests.append(request)
         self.calls.append(request.path)
         if request.path in self.fail_paths:
             raise EngineError(f"fake failure on {request.path}")
+        deadline = time.monotonic() + self.prefill
+        while time.monotonic() < deadline:
+            if self._cancelled(request):
+                return self._result("", "cancelled")
+            time.sleep(0.01)
         text = request.code.replace(self.old, self.new)
         pieces = [text[i : i + self.chunk] for i in range(0, len(text), self.chunk)]
         out: list[str] = []
@@ -177,10 +152,45 @@ class TickingClock:
 # -- Pilot helpers ---------------------------------------------------------------------------
 
 
-def build(repo: Path, backend: Any = None, **overrides: Any) -> FastApplyApp:
-    fake = backend if backend is not None else FakeBackend()
+class ModelSeam:
+    """What ``fastapply.backend.load_model`` returns (or raises) while a test runs."""
+
+    def __init__(self) -> None:
+        self.backend: Any = None
+        self.loader: Callable[[], Any] | None = None
+        self.loads: list[tuple[Any, dict[str, Any]]] = []
+
+    def load_model(self, model: Any = None, **kwargs: Any) -> Any:
+        self.loads.append((model, kwargs))
+        if self.loader is not None:
+            return self.loader()
+        return self.backend if self.backend is not None else FakeBackend()
+
+
+_SEAM: ModelSeam | None = None
+
+
+@pytest.fixture(autouse=True)
+def tui_model_seam(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelSeam]:
+    """Substitute the app's model loading (the CLI's seam) for the test; autouse where imported."""
+    global _SEAM
+    seam = ModelSeam()
+    monkeypatch.setattr("fastapply.backend.load_model", seam.load_model)
+    _SEAM = seam
+    try:
+        yield seam
+    finally:
+        _SEAM = None
+
+
+def build(repo: Path, backend: Any = None, *, loader: Callable[[], Any] | None = None, **overrides: Any) -> FastApplyApp:
+    """The app over ``repo``, loading ``backend`` (or what ``loader`` returns) as its model."""
+    if _SEAM is None:
+        raise RuntimeError("import the tui_model_seam fixture from tui_fakes into the test module")
+    _SEAM.backend = backend if backend is not None else FakeBackend()
+    _SEAM.loader = loader
     overrides.setdefault("review_grace", 0.0)
-    return create_app(path=repo, backend_loader=lambda: fake, **overrides)
+    return create_app(path=repo, **overrides)
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:

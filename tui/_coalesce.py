@@ -34,7 +34,6 @@ class Coalescer:
         self._last = float("-inf")
         # push and flush may race when a cancel arrives from another thread
         self._lock = threading.Lock()
-        self.emitted = 0
         self.chars = 0
 
     def push(self, text: str) -> None:
@@ -58,5 +57,4 @@ class Coalescer:
         text = "".join(self._pieces)
         self._pieces.clear()
         self._last = self._clock()
-        self.emitted += 1
         self._emit(text)

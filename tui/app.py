@@ -1,13 +1,17 @@
 """The thin Textual app: holds the session and the model, and opens the first screen.
 
 Screens do the work (pick, instruct, generate, review, apply); the app only loads the model in a
-background worker, keeps the model's state for the status bar, offers app-wide keys (help, undo,
-palette) and turns worker failures into notifications. ``create_app`` is the factory the CLI, the
-tests and the latency script share.
+background thread through ``fastapply.backend.load_model`` (the CLI's seam), keeps the model's
+state for the status bar, offers app-wide keys (help, undo, palette, quit) and turns worker
+failures into notifications. Quitting cancels every generation in flight and asks first only
+when unapplied rewrites would be lost. ``create_app`` is the factory the CLI, the tests and the
+latency script share.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +24,9 @@ from textual.screen import Screen
 from fastapply.tui.config import AppConfig
 from fastapply.tui.messages import ModelLoaded, ModelLoadFailed, UndoDone, UndoFailed
 from fastapply.tui.session import Session
+
+
+SLOW_LOAD_SECONDS = 8.0
 
 
 def _describe(exc: BaseException) -> str:
@@ -35,8 +42,10 @@ class FastApplyApp(App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+k"
     BINDINGS = [
         Binding("question_mark,f1", "help", "help"),
-        Binding("ctrl+z", "undo", "undo apply"),
+        # priority: ctrl+z undoes the apply on every screen, never the typing in an input
+        Binding("ctrl+z", "undo", "undo apply", priority=True),
         Binding("ctrl+q", "quit", "quit", priority=True),
+        Binding("ctrl+c", "quit", "quit", show=False),
     ]
 
     model_state: reactive[str] = reactive("loading")
@@ -53,6 +62,8 @@ class FastApplyApp(App[int]):
         self.repo: Any = None
         self.session: Session | None = None
         self.history: list[str] = []
+        self._cancels: list[threading.Event] = []
+        self._load_started = 0.0
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -77,23 +88,34 @@ class FastApplyApp(App[int]):
             self.notify(_describe(exc), title="not a git repository", severity="error", timeout=15)
             return None
 
-    @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def load_model(self) -> None:
-        """Load the backend in a thread; only posts a message."""
-        loader = self.config.backend_loader
-        try:
-            if loader is None:
-                from fastapply.backend import load_backend
+        """Load the backend in a daemon thread (quitting never waits on a load); only posts."""
+        self._load_started = time.monotonic()
+        threading.Thread(target=self._load, name="fastapply-load", daemon=True).start()
+        self.set_timer(SLOW_LOAD_SECONDS, self._slow_load_hint)
 
-                backend = load_backend(
-                    self.config.model, device=self.config.device, dtype=self.config.dtype
-                )
-            else:
-                backend = loader()
+    def _load(self) -> None:
+        from fastapply import backend as backend_module
+        from fastapply.tui.model_hint import uncached_hub_id
+
+        hint = uncached_hub_id(self.config.model)
+        if hint:
+            self.call_from_thread(self.notify, hint, title="loading", severity="warning", timeout=15)
+        try:
+            backend = backend_module.load_model(self.config.model, device=self.config.device, dtype=self.config.dtype)
         except Exception as exc:  # any failure to load becomes a notification, not a crash
             self.post_message(ModelLoadFailed(_describe(exc)))
             return
         self.post_message(ModelLoaded(backend))
+
+    def _slow_load_hint(self) -> None:
+        if self.model_state == "loading" and time.monotonic() - self._load_started >= SLOW_LOAD_SECONDS:
+            self.notify(
+                f"still loading after {SLOW_LOAD_SECONDS:.0f}s: a model not on this machine is fetched "
+                "(or retried) over the network; HF_HUB_OFFLINE=1 makes that fail at once",
+                title="loading",
+                timeout=10,
+            )
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
         backend = message.backend
@@ -121,6 +143,36 @@ class FastApplyApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def track_cancel(self, cancel: threading.Event) -> None:
+        """Remember a generation's cancel event, so quitting stops it."""
+        self._cancels = [c for c in self._cancels if not c.is_set()] + [cancel]
+
+    def unapplied(self) -> int:
+        session = self.session
+        return 0 if session is None or session.applied else len(session.reviewable())
+
+    async def action_quit(self) -> None:
+        lost = self.unapplied()
+        if not lost:
+            self._quit_now()
+            return
+        from fastapply.tui.screens.confirm import ConfirmScreen
+
+        if isinstance(self.screen, ConfirmScreen):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._quit_now()
+
+        plural = "s" if lost != 1 else ""
+        self.push_screen(ConfirmScreen(f"Quit and lose {lost} unapplied rewrite{plural}?"), answered)
+
+    def _quit_now(self) -> None:
+        for cancel in self._cancels:
+            cancel.set()
+        self.exit()
+
     def action_undo(self) -> None:
         if self.repo is None:
             self.notify("no repository open", severity="warning")
@@ -129,23 +181,29 @@ class FastApplyApp(App[int]):
 
     @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
     def undo_last(self) -> None:
-        from fastapply.undo import undo_last
+        from fastapply.undo import list_applies, undo_last
 
         try:
+            pending = [r for r in list_applies(self.repo.root) if not r.undone]
+            commit = getattr(pending[0], "commit", None) if pending else None
             report = undo_last(self.repo.root)
         except Exception as exc:  # a refused or failed undo is shown, never raised
             self.post_message(UndoFailed(_describe(exc)))
             return
-        self.post_message(UndoDone(report))
+        self.post_message(UndoDone(report, commit if getattr(report, "status", "") == "undone" else None))
 
     def on_undo_done(self, message: UndoDone) -> None:
         from fastapply.tui.screens._summary import describe_undo
+        from fastapply.tui.screens.pick import PickScreen
 
-        text = describe_undo(message.report)
-        self.notify(text, title="undo")
-        show = getattr(self.screen, "show_undo", None)
-        if show is not None:
-            show(text)
+        text = describe_undo(message.report, message.commit)
+        self.notify(text, title="undo", timeout=10 if message.commit else 5)
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_undo", None)
+            if show is not None:
+                show(message.report, text)
+            if isinstance(screen, PickScreen):
+                screen.action_refresh()  # the badges follow the files back
 
     def on_undo_failed(self, message: UndoFailed) -> None:
         self.notify(message.error, title="undo failed", severity="error", timeout=10)

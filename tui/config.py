@@ -10,11 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from fastapply.files import DEFAULT_MAX_BYTES
 from fastapply.tui._coalesce import DEFAULT_INTERVAL
-
-BackendLoader = Callable[[], Any]
 
 
 @dataclass(frozen=True)
@@ -23,24 +21,27 @@ class AppConfig:
 
     Attributes:
         path: a directory inside the repository to open.
-        model: the model spec given to ``fastapply.backend.load_backend``.
+        model: the model spec given to ``fastapply.backend.load_model`` (tests substitute that
+            function, the same seam as the CLI's).
         device: the device asked for, or None for the best available.
         dtype: the dtype asked for, or None for the device's default.
-        backend_loader: replaces ``load_backend`` (tests pass a fake); called in a worker thread.
         review_grace: seconds after the review opens during which its keys are ignored.
         stream_interval: the least time between two screen updates of a stream.
         clock: the clock the generate worker measures rates with (tests pass a fake).
         history_path: where instructions are remembered between runs; None keeps them in memory.
         max_new_tokens: passed to the edit options; None lets the core decide.
+        allow_deletion: passed to the edit options (the configuration's ``allow_deletion``).
+        max_bytes: the size limit for listing and editing (the configuration's ``max_bytes``).
     """
 
     path: Path = field(default_factory=Path.cwd)
     model: str = "default"
     device: str | None = None
     dtype: str | None = None
-    backend_loader: BackendLoader | None = None
     review_grace: float = 0.5
     stream_interval: float = DEFAULT_INTERVAL
     clock: Callable[[], float] = time.monotonic
     history_path: Path | None = None
     max_new_tokens: int | None = None
+    allow_deletion: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES

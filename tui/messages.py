@@ -56,14 +56,11 @@ class FileFinished(Message):
 
 
 @dataclass(eq=False)
-class FileFailed(Message):
-    path: str
-    error: str
-
-
-@dataclass(eq=False)
 class GenerationDone(Message):
+    """The run ended; ``error`` says why when it ended by an unexpected failure."""
+
     cancelled: bool
+    error: str = ""
 
 
 @dataclass(eq=False)
@@ -80,7 +77,10 @@ class ApplyFailed(Message):
 
 @dataclass(eq=False)
 class UndoDone(Message):
+    """``commit`` is the commit the undone apply made, which undo leaves in history."""
+
     report: Any
+    commit: str | None = None
 
 
 @dataclass(eq=False)

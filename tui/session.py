@@ -26,6 +26,7 @@ class Session:
     results: dict[str, Any] = field(default_factory=dict)
     # path -> hunk index -> True (accepted) / False (rejected); absent means undecided
     decisions: dict[str, dict[int, bool]] = field(default_factory=dict)
+    applied: bool = False  # the results of this pass were written (nothing is lost by leaving)
 
     def toggle(self, path: str) -> bool:
         """Select or unselect ``path``; returns whether it is selected now."""
@@ -45,6 +46,7 @@ class Session:
         self.instruction = instruction
         self.results.clear()
         self.decisions.clear()
+        self.applied = False
 
     def reviewable(self) -> list[Any]:
         return [r for r in self.results.values() if is_reviewable(r)]
@@ -80,3 +82,4 @@ class Session:
         self.instruction = ""
         self.results.clear()
         self.decisions.clear()
+        self.applied = False

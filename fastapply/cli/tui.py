@@ -42,6 +42,8 @@ def main(args: argparse.Namespace) -> int:
             dtype=getattr(args, "dtype", None) or config.dtype,
             history_path=history,
             max_new_tokens=args.max_new_tokens or config.max_new_tokens,
+            allow_deletion=config.allow_deletion,
+            max_bytes=config.max_bytes,
         )
     )
     code = app.run()

@@ -23,11 +23,15 @@ def describe_apply(record: Any) -> str:
     return text + " · ctrl+z undoes"
 
 
-def describe_undo(report: Any) -> str:
+def describe_undo(report: Any, commit: str | None = None) -> str:
+    """What an undo did; ``commit`` is the undone apply's commit, which undo leaves in history."""
     status = getattr(report, "status", "")
     if status == "undone":
         restored = list(getattr(report, "restored", []))
-        return f"restored {_plural(len(restored), 'file')}: {', '.join(restored)}"
+        text = f"restored {_plural(len(restored), 'file')}: {', '.join(restored)}"
+        if commit:
+            text += f" · commit {commit[:10]} stays in history (git revert {commit[:10]} takes it back)"
+        return text
     if status == "nothing":
         return "nothing to undo"
     return f"undo refused: {getattr(report, 'reason', '') or status}"

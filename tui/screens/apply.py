@@ -20,14 +20,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from fastapply.apply import default_commit_message
 from fastapply.tui.messages import ApplyDone, ApplyFailed
 from fastapply.tui.screens._summary import describe_apply
 from fastapply.tui.widgets.status_bar import StatusBar
-
-
-def default_message(instruction: str) -> str:
-    first = instruction.strip().splitlines()[0] if instruction.strip() else "apply"
-    return f"fastapply: {first}"[:72]
 
 
 class ApplyScreen(Screen[None]):
@@ -53,7 +49,13 @@ class ApplyScreen(Screen[None]):
             yield Label("apply", classes="section-title")
             yield Static(self._plan(), id="apply-plan")
             yield Checkbox("commit the written files", id="apply-commit")
-            yield Input(default_message(self.session.instruction), id="apply-message", disabled=True)
+            # select_on_focus off: tabbing in must not let the first key replace the message
+            yield Input(
+                default_commit_message(self.session.instruction),
+                id="apply-message",
+                disabled=True,
+                select_on_focus=False,
+            )
             with Horizontal(id="apply-buttons"):
                 yield Button("Apply", id="apply-go", variant="primary")
                 yield Button("New edit", id="apply-new")
@@ -115,6 +117,7 @@ class ApplyScreen(Screen[None]):
     def on_apply_done(self, message: ApplyDone) -> None:
         self.applying = False
         self.record = message.record
+        self.session.applied = bool(getattr(message.record, "files", []))
         text = describe_apply(message.record)
         self.query_one("#apply-result", Static).update(Text(text, style="bold green"))
         self.notify(text, title="applied")
@@ -124,7 +127,13 @@ class ApplyScreen(Screen[None]):
         self.query_one("#apply-result", Static).update(Text(f"not applied: {message.error}", style="bold red"))
         self.notify(message.error, title="apply refused", severity="error", timeout=10)
 
-    def show_undo(self, text: str) -> None:
+    def show_undo(self, report: Any, text: str) -> None:
+        """An undo ran: when it restored this screen's apply, that apply can be made again."""
+        if getattr(report, "status", "") == "undone" and self.record is not None:
+            if getattr(report, "apply_id", None) == getattr(self.record, "id", None):
+                self.record = None
+                self.session.applied = False
+                text += " · ctrl+s applies again"
         self.query_one("#apply-result", Static).update(Text(f"undo: {text}", style="bold yellow"))
 
     def action_back(self) -> None:

@@ -1,99 +1,72 @@
-"""The generate screen: rewrite each selected file in a worker and show the text as it streams.
+"""The generate screen: run the core's edit loop over the selected files and show it streaming.
 
-The worker calls ``fastapply.edit.edit_file`` file by file in a thread, coalesces the streamed
-text to ~30 updates a second and only posts messages; this screen turns them into a table of
-per-file state, tokens/s and draft acceptance, a progress bar, and the live text. Escape cancels;
-a cancelled or cut-off file is marked and never reaches the review. It does not write files.
+The run is ``fastapply.batch.run_edits`` (never written from here: ``write=False``) in a daemon
+thread, fed a ``ScreenEvents`` that posts messages; this screen turns them into a table of
+per-file state, tokens/s and draft acceptance, a progress bar, the reason of the highlighted file
+and the live text. A file over the model's context is refused before anything is sent. Escape or
+ctrl+c cancels within the engine's next check; because the thread is a daemon, quitting never
+waits on it. ``r`` runs again the files that were cancelled, not run, cut off or failed.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from rich.progress_bar import ProgressBar as RichProgressBar
-from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from fastapply.tui._coalesce import Coalescer
-from fastapply.tui.messages import (
-    FileFailed,
-    FileFinished,
-    FileStarted,
-    GenerationDone,
-    TextStreamed,
+from fastapply.tui.messages import FileFinished, FileStarted, GenerationDone, TextStreamed
+from fastapply.tui.screens._progress import (
+    LIVE_STATES,
+    RETRY_STATES,
+    FileProgress,
+    progress_line,
+    reason_line,
+    row_cells,
 )
-from fastapply.tui.session import is_reviewable
 from fastapply.tui.widgets.status_bar import StatusBar
 from fastapply.tui.widgets.stream_view import StreamView
 
-CHARS_PER_TOKEN = 4  # live rates are estimated from characters; exact stats arrive per file
+COLUMNS = ("file", "state", "tps", "accept", "done")
+TICK_SECONDS = 0.5
 
 
-@dataclass
-class FileProgress:
-    path: str
-    size: int
-    state: str = "waiting"  # waiting, streaming, done, unchanged, cancelled, cut off, refused, failed
-    chars: int = 0
-    seconds: float = 0.0
-    tokens: int = 0
-    tokens_per_second: float = 0.0
-    acceptance: float | None = None
-    exact: bool = False
-    reason: str = ""
+def refuse_over_context(backend: Any, root: Any, paths: list[str], instruction: str) -> tuple[list[Any], list[str]]:
+    """(refused results, paths to send): a file whose rewrite cannot fit is never sent."""
+    from fastapply.edit import EditResult
+    from fastapply.tui.tokens import context_of, count_tokens, over_context
 
-    @property
-    def fraction(self) -> float:
-        if self.state not in ("waiting", "streaming"):
-            return 1.0
-        return min(0.99, self.chars / max(1, self.size))
-
-
-STATE_STYLE = {
-    "waiting": "dim",
-    "streaming": "bold yellow",
-    "done": "bold green",
-    "unchanged": "green",
-    "cancelled": "bold red",
-    "cut off": "bold red",
-    "refused": "bold red",
-    "failed": "bold red",
-}
-
-
-def result_state(result: Any) -> str:
-    if is_reviewable(result):
-        return "done"
-    if result.finish_reason == "cancelled":
-        return "cancelled"
-    if result.finish_reason == "length":
-        return "cut off"
-    if result.status == "unchanged":
-        return "unchanged"
-    return result.status if result.status in ("refused", "failed") else "failed"
-
-
-def progress_line(fraction: float, width: int = 40) -> Table:
-    bar = Table.grid(padding=(0, 1))
-    bar.add_column(width=width)
-    bar.add_column(justify="right", width=4)
-    bar.add_row(RichProgressBar(total=100, completed=fraction * 100, width=width), f"{fraction:.0%}")
-    return bar
+    limit = context_of(backend)
+    refused: list[Any] = []
+    send: list[str] = []
+    for path in paths:
+        try:
+            text = (root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            send.append(path)  # the core reads it again and says why it cannot
+            continue
+        why = over_context(count_tokens(backend, text), limit)
+        if why is None:
+            send.append(path)
+        else:
+            refused.append(EditResult(path=path, status="refused", reason=why, instruction=instruction))
+    return refused, send
 
 
 class GenerateScreen(Screen[None]):
     CSS_PATH = "generate.tcss"
     BINDINGS = [
         Binding("escape", "cancel_or_back", "cancel / back"),
+        Binding("ctrl+c", "interrupt", "cancel", show=False, priority=True),
         Binding("enter", "review", "review", priority=True),
+        Binding("r", "retry", "retry"),
     ]
 
     def __init__(self) -> None:
@@ -104,24 +77,30 @@ class GenerateScreen(Screen[None]):
         self.running = False
         self.finished = False
         self.cancelled = False
+        self.error = ""
         self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sent_at: dict[str, float] = {}
+        self._ticker: Timer | None = None
 
     @property
     def session(self) -> Any:
         return self.app.session  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
+        first = self.session.instruction.splitlines()[0] if self.session.instruction else ""
         yield StatusBar()
-        yield Static(Text(self.session.instruction.splitlines()[0] if self.session.instruction else "", no_wrap=True, overflow="ellipsis"), id="gen-instruction")
+        yield Static(Text(first, no_wrap=True, overflow="ellipsis"), id="gen-instruction")
         table: DataTable[Any] = DataTable(id="gen-files", cursor_type="row")
         table.add_column("file", key="file")
-        table.add_column("state", key="state", width=9)
+        table.add_column("state", key="state", width=12)
         table.add_column("tok/s", key="tps", width=7)
         table.add_column("accept", key="accept", width=6)
         table.add_column("done", key="done", width=4)
         yield table
         yield Static("", id="gen-progress")
         yield Static("", id="gen-total")
+        yield Static("", id="gen-reason")
         yield StreamView(id="gen-stream")
         yield Footer()
 
@@ -135,83 +114,93 @@ class GenerateScreen(Screen[None]):
                 size = 1
             self.progress[path] = FileProgress(path, size)
             self.texts[path] = []
-            table.add_row(*self._cells(self.progress[path]), key=path)
+            table.add_row(*row_cells(self.progress[path]), key=path)
         self._refresh_totals()
         self.watch(self.app, "model_state", self._model_state_changed)
 
     def on_unmount(self) -> None:
-        self._cancel.set()  # leaving the screen (or quitting) stops the worker
+        self._cancel.set()  # leaving the screen (or quitting) stops the run
 
     def _model_state_changed(self, state: str) -> None:
         if self.running or self.finished:
             return
         if state == "ready":
-            self._start()
+            self._start(list(self.session.selected))
         elif state == "failed":
             error = getattr(self.app, "model_error", "")
-            self.query_one("#gen-total", Static).update(Text(f"the model failed to load: {error}", style="bold red"))
+            self._total(Text(f"the model failed to load: {error}", style="bold red"))
         else:
-            self.query_one("#gen-total", Static).update("waiting for the model to load…")
+            self._total("waiting for the model to load…")
 
-    def _start(self) -> None:
-        self.running = True
+    # -- the run -------------------------------------------------------------------------------
+
+    def _start(self, paths: list[str]) -> None:
+        from fastapply.edit import EditOptions
+
         app: Any = self.app
-        self._generate(app.backend, app.repo, list(self.session.selected), self.session.instruction)
+        config = app.config
+        self.running, self.finished, self.cancelled, self.error = True, False, False, ""
+        self._cancel = threading.Event()
+        app.track_cancel(self._cancel)
+        for path in paths:
+            self.progress[path] = FileProgress(path, self.progress[path].size)
+            self.texts[path] = []
+            self.session.results.pop(path, None)
+            self._update_row(self.progress[path])
+        self._refresh_totals()
+        if self._ticker is None:
+            self._ticker = self.set_interval(TICK_SECONDS, self._tick)
+        options = EditOptions(
+            max_new_tokens=config.max_new_tokens, allow_deletion=config.allow_deletion, max_bytes=config.max_bytes
+        )
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(app.backend, app.repo, paths, self.session.instruction, options, self._cancel),
+            name="fastapply-generate",
+            daemon=True,  # an engine that ignores cancel must never keep the process alive
+        )
+        self._thread.start()
 
-    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
-    def _generate(self, backend: Any, repo: Any, paths: list[str], instruction: str) -> None:
-        """Rewrite each file in turn; only posts messages, stops early when cancelled."""
-        from fastapply.edit import EditOptions, EditRequest, edit_file
+    def _run(self, backend: Any, repo: Any, paths: list[str], instruction: str, options: Any, cancel: threading.Event) -> None:
+        """The worker: only posts messages."""
+        from fastapply.batch import LazyBackend, run_edits
+        from fastapply.tui.run_events import ScreenEvents
 
         config: Any = self.app.config  # type: ignore[attr-defined]
-        clock: Callable[[], float] = config.clock
-        options = EditOptions(max_new_tokens=config.max_new_tokens)
-        for index, path in enumerate(paths):
-            if self._cancel.is_set():
-                break
-            self.post_message(FileStarted(path, index, len(paths)))
-            started = clock()
-            total = 0
-
-            def emit(text: str, path: str = path, started: float = started) -> None:
-                nonlocal total
-                total += len(text)
-                self.post_message(TextStreamed(path, text, total, clock() - started))
-
-            coalescer = Coalescer(emit, interval=config.stream_interval, clock=clock)
-            try:
-                result = edit_file(
-                    backend,
-                    EditRequest(path=str(repo.root / path), instruction=instruction, options=options),
-                    repo=repo,
-                    on_text=coalescer.push,
-                    cancel=self._cancel,
+        try:
+            refused, send = refuse_over_context(backend, repo.root, paths, instruction)
+            for result in refused:
+                self.post_message(FileFinished(result.path, result, 0.0))
+            if send and not cancel.is_set():
+                events = ScreenEvents(
+                    self.post_message, repo.root, send, interval=config.stream_interval, clock=config.clock
                 )
-            except Exception as exc:  # one file's failure is reported; the others go on
-                coalescer.flush()
-                self.post_message(FileFailed(path, f"{type(exc).__name__}: {exc}"))
-                continue
-            coalescer.flush()
-            self.post_message(FileFinished(path, result, clock() - started))
-        self.post_message(GenerationDone(self._cancel.is_set()))
+                absolute = [str(repo.root / p) for p in send]
+                run_edits(
+                    LazyBackend(lambda: backend), repo, absolute, instruction,
+                    options=options, write=False, events=events, cancel=cancel,
+                )
+        except Exception as exc:  # an unexpected failure ends the run with a message, not a crash
+            self.post_message(GenerationDone(cancel.is_set(), error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(GenerationDone(cancel.is_set()))
 
     # -- messages from the worker -------------------------------------------------------------
 
     def on_file_started(self, message: FileStarted) -> None:
         self.current = message.path
         entry = self.progress[message.path]
-        entry.state = "streaming"
+        entry.state = "starting"
+        self._sent_at[message.path] = self.app.config.clock()  # type: ignore[attr-defined]
         self._update_row(entry)
         table = self.query_one("#gen-files", DataTable)
-        table.move_cursor(row=message.index)
+        table.move_cursor(row=table.get_row_index(message.path))
         self.query_one(StreamView).show_text(f"{message.path} ({message.index + 1}/{message.total})", "")
+        self._refresh_totals()
 
     def on_text_streamed(self, message: TextStreamed) -> None:
         entry = self.progress[message.path]
-        entry.chars = message.chars
-        entry.seconds = message.seconds
-        entry.tokens = message.chars // CHARS_PER_TOKEN
-        entry.tokens_per_second = entry.tokens / message.seconds if message.seconds > 0 else 0.0
+        entry.streamed(message.chars, message.seconds)
         self.texts[message.path].append(message.text)
         if message.path == self.current:
             self.query_one(StreamView).append(message.text)
@@ -222,92 +211,141 @@ class GenerateScreen(Screen[None]):
         result = message.result
         self.session.results[message.path] = result
         entry = self.progress[message.path]
-        entry.state = result_state(result)
-        entry.reason = result.reason
-        stats = result.stats
-        if stats is not None:
-            entry.tokens = stats.tokens
-            entry.seconds = stats.seconds
-            entry.tokens_per_second = stats.tokens_per_second
-            entry.acceptance = stats.acceptance if stats.draft_proposed else None
-            entry.exact = True
+        entry.finished(result)
         self._update_row(entry)
         self._refresh_totals()
         if entry.state not in ("done", "unchanged") and entry.reason:
-            self.notify(f"{message.path}: {entry.reason}", severity="warning", timeout=6)
-
-    def on_file_failed(self, message: FileFailed) -> None:
-        entry = self.progress[message.path]
-        entry.state, entry.reason = "failed", message.error
-        self._update_row(entry)
-        self._refresh_totals()
-        self.notify(f"{message.path}: {message.error}", severity="error", timeout=10)
+            self.notify(f"{message.path}: {entry.reason}", severity="warning", timeout=4)
 
     def on_generation_done(self, message: GenerationDone) -> None:
         self.running = False
         self.finished = True
         self.cancelled = message.cancelled
+        self.error = message.error
         for entry in self.progress.values():
-            if entry.state in ("waiting", "streaming"):
-                entry.state = "cancelled"
-                self._update_row(entry)
+            if entry.state == "waiting":
+                entry.state = "not run"
+            elif entry.state in LIVE_STATES:
+                entry.state, entry.reason = "cancelled", entry.reason or "cancelled"
+            self._update_row(entry)
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        if message.error:
+            self.notify(message.error, title="the run failed", severity="error", timeout=10)
         self._refresh_totals()
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#gen-files")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         path = event.row_key.value
-        if path is None or path == self.current or not self.finished:
+        if path is None:
+            return
+        self._show_reason(str(path))
+        if path == self.current or not self.finished:
             return
         self.current = str(path)
         self.query_one(StreamView).show_text(self.current, "".join(self.texts.get(self.current, [])))
 
     # -- display -------------------------------------------------------------------------------
 
-    def _cells(self, entry: FileProgress) -> tuple[Any, ...]:
-        tps = "" if entry.tokens_per_second <= 0 else f"{'' if entry.exact else '~'}{entry.tokens_per_second:,.0f}"
-        accept = "" if entry.acceptance is None else f"{entry.acceptance:.0%}"
-        return (
-            Text(entry.path, no_wrap=True, overflow="ellipsis"),
-            Text(entry.state, style=STATE_STYLE.get(entry.state, "")),
-            Text(tps, justify="right"),
-            Text(accept, justify="right"),
-            Text(f"{entry.fraction:.0%}", justify="right"),
-        )
+    def _tick(self) -> None:
+        for path, entry in self.progress.items():
+            if entry.state == "starting":
+                self._update_row(entry)
+
+    def _elapsed(self, path: str) -> float | None:
+        sent = self._sent_at.get(path)
+        return None if sent is None else self.app.config.clock() - sent  # type: ignore[attr-defined]
 
     def _update_row(self, entry: FileProgress) -> None:
         table = self.query_one("#gen-files", DataTable)
-        for key, value in zip(("file", "state", "tps", "accept", "done"), self._cells(entry)):
+        now = self._elapsed(entry.path) if entry.state == "starting" else None
+        for key, value in zip(COLUMNS, row_cells(entry, now)):
             table.update_cell(entry.path, key, value)
+        if self._highlighted() == entry.path:
+            self._show_reason(entry.path)
+
+    def _highlighted(self) -> str | None:
+        table = self.query_one("#gen-files", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    def _show_reason(self, path: str) -> None:
+        entry = self.progress.get(path)
+        if entry is not None:
+            self.query_one("#gen-reason", Static).update(reason_line(entry), layout=False)
+
+    def _total(self, line: str | Text) -> None:
+        self.query_one("#gen-total", Static).update(line, layout=False)
 
     def _refresh_totals(self) -> None:
         entries = list(self.progress.values())
-        done = sum(1 for e in entries if e.state not in ("waiting", "streaming"))
+        done = sum(1 for e in entries if e.state not in (*LIVE_STATES, "not run"))
         fraction = sum(e.fraction for e in entries) / max(1, len(entries))
         # fixed-size lines updated without a layout pass: a relayout per update is what made
         # typing lag behind a fast stream
         self.query_one("#gen-progress", Static).update(progress_line(fraction), layout=False)
         tokens = sum(e.tokens for e in entries)
-        seconds = sum(e.seconds for e in entries)
+        seconds = sum(e.seconds - (e.first_text or 0.0) for e in entries if e.seconds)
         rate = f"{tokens / seconds:,.0f} tok/s" if seconds > 0 else "– tok/s"
         line = f"{done}/{len(entries)} files · {tokens:,} tokens · {rate}"
         if self.finished:
+            not_run = sum(1 for e in entries if e.state == "not run")
+            retry = sum(1 for e in entries if e.state in RETRY_STATES)
             ready = len(self.session.reviewable())
+            line += f" · {not_run} not run" if not_run else ""
             line += f" · {ready} to review"
-            line += " · cancelled" if self.cancelled else ""
+            line += " · r: retry" if retry else ""
             line += " · enter: review" if ready else " · escape: back"
         elif self.running:
+            if any(e.state == "starting" and e.first_text is None for e in entries):
+                line += " · sending (prefill; the first file also calibrates)"
             line += " · escape: cancel"
-        self.query_one("#gen-total", Static).update(line, layout=False)
+        self._total(line)
 
     # -- actions -------------------------------------------------------------------------------
 
     def action_cancel_or_back(self) -> None:
         if self.running:
-            self._cancel.set()
-            self.query_one("#gen-total", Static).update("cancelling…")
+            self._cancel_run()
             return
-        self.app.pop_screen()
+        lost = len(self.session.reviewable())
+        if not lost:
+            self.app.pop_screen()
+            return
+        from fastapply.tui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+
+        self.app.push_screen(ConfirmScreen(f"Go back and drop {lost} unreviewed rewrite{'s' if lost != 1 else ''}?"), answered)
+
+    def action_interrupt(self) -> None:
+        if self.running:
+            self._cancel_run()
+        else:
+            self.app.action_quit()  # type: ignore[attr-defined]
+
+    def _cancel_run(self) -> None:
+        self._cancel.set()
+        self._total("cancelling…")
+
+    def action_retry(self) -> None:
+        if self.running:
+            self.notify("still generating (escape cancels)", severity="warning")
+            return
+        paths = [p for p, e in self.progress.items() if e.state in RETRY_STATES]
+        if not paths:
+            self.notify("nothing to retry: no file was cancelled, cut off or failed", severity="warning")
+            return
+        if getattr(self.app, "backend", None) is None:
+            self.notify("the model is not loaded", severity="warning")
+            return
+        self._start(paths)
 
     def action_review(self) -> None:
         if not self.finished:
@@ -323,5 +361,6 @@ class GenerateScreen(Screen[None]):
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         return [
             ("Cancel generation", "Stop the rewrite (escape)", self.action_cancel_or_back),
+            ("Retry", "Run again the files that were cancelled, not run, cut off or failed", self.action_retry),
             ("Review", "Review the finished rewrites", self.action_review),
         ]

@@ -1,8 +1,10 @@
 """The pick screen: choose the files to rewrite from a git-aware tree, a fuzzy finder or a glob.
 
-It lists the repository in a worker, keeps the selection in the session, and shows each selected
-file's size and token count (the model's tokenizer once loaded, an estimate from the size before).
-It does not generate anything: ``i`` moves on to the instruct screen.
+It lists the repository in a worker (with the configuration's size limit), keeps the selection in
+the session, and shows each selected file's size and token count (the model's tokenizer once
+loaded, an estimate from the size before). A file whose rewrite cannot fit the model's context is
+marked in its row and stops ``i`` with the numbers, so it is never sent. It does not generate
+anything: ``i`` moves on to the instruct screen.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from fastapply.tui.messages import FilesFailed, FilesListed
 from fastapply.tui.screens.finder import FinderScreen, GlobScreen
 from fastapply.tui.widgets.file_tree import FileTree, selectable
 from fastapply.tui.widgets.selected_list import SelectedList, SelectedRow, SelectedTable
+from fastapply.tui.tokens import TokenCount, context_of, count_tokens, estimate_tokens, over_context
 from fastapply.tui.widgets.status_bar import StatusBar
-
-BYTES_PER_TOKEN = 4  # rough size of a code token before the tokenizer is available
 
 
 class PickScreen(Screen[None]):
@@ -41,7 +42,7 @@ class PickScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.files: dict[str, Any] = {}
-        self._tokens: dict[str, tuple[int, bool]] = {}
+        self._tokens: dict[str, TokenCount] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -78,8 +79,9 @@ class PickScreen(Screen[None]):
     def _list_files(self, repo: Any) -> None:
         from fastapply.repo import list_files
 
+        max_bytes: int = self.app.config.max_bytes  # type: ignore[attr-defined]
         try:
-            files = list_files(repo)
+            files = list_files(repo, max_bytes=max_bytes)
         except Exception as exc:  # git failing must show as a notification
             self.post_message(FilesFailed(f"{type(exc).__name__}: {exc}"))
             return
@@ -99,7 +101,7 @@ class PickScreen(Screen[None]):
 
     def _model_state_changed(self, state: str) -> None:
         if state == "ready":
-            self._tokens = {p: v for p, v in self._tokens.items() if v[1]}
+            self._tokens = {p: v for p, v in self._tokens.items() if v.exact}
             self._show_selected()
 
     # -- selection -----------------------------------------------------------------------------
@@ -124,31 +126,45 @@ class PickScreen(Screen[None]):
     def _removed(self, event: SelectedTable.Removed) -> None:
         self.toggle(event.path)
 
-    def _token_count(self, path: str) -> tuple[int, bool]:
+    def _token_count(self, path: str) -> TokenCount:
         backend = getattr(self.app, "backend", None)
         cached = self._tokens.get(path)
-        if cached is not None and (cached[1] or backend is None):
+        if cached is not None and (cached.exact or backend is None):
             return cached
-        entry = self.files[path]
-        count: tuple[int, bool] = (max(1, entry.size // BYTES_PER_TOKEN), False)
+        count = TokenCount(estimate_tokens(self.files[path].size), False)
         if backend is not None:
             try:
                 text = (self.session.repo_root / path).read_text(encoding="utf-8", errors="replace")
-                count = (int(backend.count_tokens(text)), True)
-            except (OSError, ValueError):
+            except OSError:
                 pass  # keep the estimate
+            else:
+                count = count_tokens(backend, text)
         self._tokens[path] = count
         return count
 
-    def _show_selected(self) -> None:
-        rows = []
+    def _max_context(self) -> int | None:
+        return context_of(getattr(self.app, "backend", None))
+
+    def over_context(self) -> list[tuple[str, str]]:
+        """(path, why) of each selected file that cannot fit the model's context."""
+        limit = self._max_context()
+        out = []
         for path in self.session.selected:
             if path in self.files:
-                tokens, exact = self._token_count(path)
-                rows.append(SelectedRow(path, self.files[path].size, tokens, exact))
-        backend = getattr(self.app, "backend", None)
-        max_context = getattr(backend, "max_context", None) if backend is not None else None
-        self.query_one(SelectedList).show(rows, max_context)
+                why = over_context(self._token_count(path), limit)
+                if why is not None:
+                    out.append((path, why))
+        return out
+
+    def _show_selected(self) -> None:
+        rows = []
+        limit = self._max_context()
+        for path in self.session.selected:
+            if path in self.files:
+                count = self._token_count(path)
+                over = over_context(count, limit) is not None
+                rows.append(SelectedRow(path, self.files[path].size, count.tokens, count.exact, over))
+        self.query_one(SelectedList).show(rows, limit)
 
     def selectable_paths(self) -> list[str]:
         return [p for p, f in self.files.items() if selectable(f)]
@@ -183,6 +199,17 @@ class PickScreen(Screen[None]):
     def action_instruct(self) -> None:
         if not self.session.selected:
             self.notify("select at least one file first", severity="warning")
+            return
+        over = self.over_context()
+        if over:
+            path, why = over[0]
+            more = f" (and {len(over) - 1} more)" if len(over) > 1 else ""
+            self.notify(
+                f"{path}: {why}{more}. Remove it (delete in the selected list) to go on.",
+                title="too big for the model",
+                severity="error",
+                timeout=10,
+            )
             return
         from fastapply.tui.screens.instruct import InstructScreen
 

@@ -79,6 +79,8 @@ class FileTree(Tree[Any]):
                 parent = dirs[key]
             self._file_nodes[entry.path] = parent.add_leaf(file_label(entry, entry.path in self._selected), data=entry)
         self.root.expand()
+        if self.cursor_line < 0 and entries:
+            self.cursor_line = 0  # a cursor from the start: the first space acts at once
 
     def set_selected(self, selected: list[str]) -> None:
         chosen = set(selected)

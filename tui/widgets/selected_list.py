@@ -1,7 +1,9 @@
 """The list of selected files with their size and token estimate, and the total against context.
 
-Rows come from the screen as ``SelectedRow`` values; the widget only lays them out and posts
-``SelectedList.Removed`` when the user removes the row under the cursor. It does not read files.
+Rows come from the screen as ``SelectedRow`` values; the widget only lays them out (the size and
+token columns always visible, long paths shortened from the left, a file over the context marked)
+and posts ``SelectedList.Removed`` when the user removes the row under the cursor, keeping the
+cursor where it was. It does not read files.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class SelectedRow:
     size: int
     tokens: int
     exact: bool  # counted by the model's tokenizer, not estimated from the size
+    over: bool = False  # its rewrite cannot fit the model's context
 
 
 def human_size(size: int) -> str:
@@ -35,6 +38,19 @@ def human_size(size: int) -> str:
 
 def token_text(tokens: int, exact: bool) -> str:
     return f"{tokens:,}" if exact else f"~{tokens:,}"
+
+
+def shorten_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` cells, cut from the left (the file name matters most)."""
+    if len(path) <= width:
+        return path
+    return "…" + path[len(path) - max(1, width - 1) :]
+
+
+SIZE_WIDTH = 8
+TOKENS_WIDTH = 9
+# each column carries one cell of padding on both sides; two cells for the scrollbar
+CHROME = 3 * 2 + 2
 
 
 class SelectedTable(DataTable[Any]):
@@ -62,24 +78,40 @@ class SelectedList(Vertical):
     SelectedList > #selected-total.-over { color: $error; text-style: bold; }
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rows: list[SelectedRow] = []
+        self._max_context: int | None = None
+
     def compose(self) -> ComposeResult:
-        table = SelectedTable(id="selected-table", cursor_type="row", zebra_stripes=False)
-        table.add_column("file", key="file")
-        table.add_column("size", key="size")
-        table.add_column("tokens", key="tokens")
-        yield table
+        yield SelectedTable(id="selected-table", cursor_type="row", zebra_stripes=False)
         yield Static("nothing selected: space on a file, ctrl+p to find, g for a glob", id="selected-total")
 
+    def on_resize(self) -> None:
+        self.show(self._rows, self._max_context)
+
+    def _file_width(self) -> int:
+        return max(8, self.size.width - SIZE_WIDTH - TOKENS_WIDTH - CHROME)
+
     def show(self, rows: list[SelectedRow], max_context: int | None) -> None:
+        self._rows, self._max_context = list(rows), max_context
         table = self.query_one(SelectedTable)
-        table.clear()
+        cursor = table.cursor_row
+        table.clear(columns=True)  # columns sized anew: they shrink back after a clear
+        width = self._file_width()
+        table.add_column("file", key="file", width=min(width, max([4, *(len(r.path) for r in rows)])))
+        table.add_column(Text("size", justify="right"), key="size", width=SIZE_WIDTH)
+        table.add_column(Text("tokens", justify="right"), key="tokens", width=TOKENS_WIDTH)
         for row in rows:
+            style = "bold red" if row.over else ""
             table.add_row(
-                row.path,
+                Text(shorten_path(row.path, width), style=style, no_wrap=True),
                 Text(human_size(row.size), justify="right"),
-                Text(token_text(row.tokens, row.exact), justify="right"),
+                Text(token_text(row.tokens, row.exact) + (" ✗" if row.over else ""), justify="right", style=style),
                 key=row.path,
             )
+        if rows:
+            table.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
         total = self.query_one("#selected-total", Static)
         if not rows:
             total.update("nothing selected: space on a file, ctrl+p to find, g for a glob")
@@ -88,13 +120,12 @@ class SelectedList(Vertical):
         tokens = sum(r.tokens for r in rows)
         exact = all(r.exact for r in rows)
         size = sum(r.size for r in rows)
-        largest = max(r.tokens for r in rows)
+        over = [r for r in rows if r.over]
         line = f"{len(rows)} file{'s' if len(rows) != 1 else ''} · {human_size(size)} · {token_text(tokens, exact)} tokens"
-        # each file is rewritten on its own: the prompt holds the file and the output repeats it
-        over = max_context is not None and largest * 2 > max_context
         if max_context is not None:
             line += f" · context {max_context:,}"
-            if over:
-                line += " · largest file too big for the context"
+        if over:
+            # each file is rewritten on its own: the prompt holds the file and the output repeats it
+            line += f" · ✗ {len(over)} too big for the context ({over[0].path})"
         total.update(line)
-        total.set_class(over, "-over")
+        total.set_class(bool(over), "-over")

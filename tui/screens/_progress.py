@@ -1,0 +1,140 @@
+"""Per-file progress of a generation: the state a file is in, its rates, and how a row reads.
+
+Fed by the generate screen from the core's results (``fastapply.edit.EditResult``, read by
+attribute); knows nothing about threads or the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.progress_bar import ProgressBar as RichProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from fastapply.tui.session import is_reviewable
+from fastapply.tui.tokens import estimate_tokens
+
+# waiting: not sent yet; starting: sent, no text yet (prefill, and the engine's one-off draft
+# calibration on the first file); not run: never sent because the run was cancelled first
+LIVE_STATES = ("waiting", "starting", "streaming")
+RETRY_STATES = ("cancelled", "not run", "cut off", "failed", "check failed")
+
+STATE_STYLE = {
+    "waiting": "dim",
+    "starting": "bold yellow",
+    "streaming": "bold yellow",
+    "done": "bold green",
+    "unchanged": "green",
+    "not run": "dim",
+    "cancelled": "bold red",
+    "cut off": "bold red",
+    "refused": "bold red",
+    "failed": "bold red",
+    "check failed": "bold red",
+}
+
+
+@dataclass
+class FileProgress:
+    path: str
+    size: int
+    state: str = "waiting"
+    chars: int = 0
+    seconds: float = 0.0  # since the file was sent
+    first_text: float | None = None  # seconds from sending to the first streamed text
+    tokens: int = 0
+    tokens_per_second: float = 0.0
+    acceptance: float | None = None
+    exact: bool = False
+    reason: str = ""
+
+    @property
+    def fraction(self) -> float:
+        if self.state in ("waiting", "not run"):
+            return 0.0
+        if self.state in LIVE_STATES:
+            return min(0.99, self.chars / max(1, self.size))
+        return 1.0
+
+    def streamed(self, chars: int, seconds: float) -> None:
+        """Live figures from the text so far; the rate leaves out the wait for the first text."""
+        if self.first_text is None:
+            self.first_text = seconds
+        self.state = "streaming"
+        self.chars, self.seconds = chars, seconds
+        self.tokens = estimate_tokens(chars)
+        decoding = seconds - self.first_text
+        self.tokens_per_second = self.tokens / decoding if decoding > 0 else 0.0
+
+    def finished(self, result: Any) -> None:
+        self.state = result_state(result)
+        self.reason = str(getattr(result, "reason", "") or "")
+        stats = getattr(result, "stats", None)
+        if stats is None:
+            return
+        self.tokens = stats.tokens
+        self.seconds = stats.seconds
+        # decode rate: prefill and calibration (time to first token) are shown apart
+        ttft = float(getattr(stats, "time_to_first_token", 0.0) or 0.0)
+        decoding = stats.seconds - ttft if 0 < ttft < stats.seconds else stats.seconds
+        self.tokens_per_second = stats.tokens / decoding if decoding > 0 else 0.0
+        if ttft > 0:
+            self.first_text = ttft
+        self.acceptance = stats.acceptance if stats.draft_proposed else None
+        self.exact = True
+
+
+def result_state(result: Any) -> str:
+    status = getattr(result, "status", "")
+    if status == "check-failed":
+        return "check failed"
+    if is_reviewable(result):
+        return "done"
+    if result.finish_reason == "cancelled":
+        return "cancelled"
+    if result.finish_reason == "length":
+        return "cut off"
+    if status == "unchanged":
+        return "unchanged"
+    return status if status in ("refused", "failed") else "failed"
+
+
+def state_text(entry: FileProgress, now: float | None = None) -> Text:
+    label = entry.state
+    if entry.state == "starting" and now is not None:
+        label = f"start {now:.0f}s"
+    return Text(label, style=STATE_STYLE.get(entry.state, ""), no_wrap=True)
+
+
+def row_cells(entry: FileProgress, now: float | None = None) -> tuple[Text, ...]:
+    tps = "" if entry.tokens_per_second <= 0 else f"{'' if entry.exact else '~'}{entry.tokens_per_second:,.0f}"
+    accept = "" if entry.acceptance is None else f"{entry.acceptance:.0%}"
+    return (
+        Text(entry.path, no_wrap=True, overflow="ellipsis"),
+        state_text(entry, now),
+        Text(tps, justify="right"),
+        Text(accept, justify="right"),
+        Text(f"{entry.fraction:.0%}", justify="right"),
+    )
+
+
+def progress_line(fraction: float, width: int = 40) -> Table:
+    bar = Table.grid(padding=(0, 1))
+    bar.add_column(width=width)
+    bar.add_column(justify="right", width=4)
+    bar.add_row(RichProgressBar(total=100, completed=fraction * 100, width=width), f"{fraction:.0%}")
+    return bar
+
+
+def reason_line(entry: FileProgress) -> Text:
+    """Why the file ended as it did, kept on screen (not only in a toast)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{entry.path}: ", style="bold")
+    text.append(entry.state, style=STATE_STYLE.get(entry.state, ""))
+    if entry.reason:
+        text.append(f" · {entry.reason}")
+    if entry.first_text is not None and entry.state not in ("waiting", "not run"):
+        text.append(f" · first text after {entry.first_text:.1f}s", style="dim")
+    return text

@@ -1,0 +1,55 @@
+"""Token counts for files before they are sent, and whether a file fits the model's context.
+
+Before the model is loaded a count is an estimate from the size (``CHARS_PER_TOKEN``); once it is
+loaded, ``backend.count_tokens`` gives the exact number. A whole-file rewrite holds the file twice
+(in the prompt, and again as the output), so a file fits when twice its tokens fit the context.
+This module knows the backend's ``count_tokens`` and ``max_context``, nothing about widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CHARS_PER_TOKEN = 4  # rough size of a code token when no tokenizer is at hand
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    tokens: int
+    exact: bool  # counted by the model's tokenizer, not estimated from the size
+
+
+def estimate_tokens(chars: int) -> int:
+    return max(1, chars // CHARS_PER_TOKEN)
+
+
+def count_tokens(backend: Any, text: str) -> TokenCount:
+    """The tokenizer's count when a backend is loaded and can count, else the estimate."""
+    if backend is not None:
+        try:
+            return TokenCount(int(backend.count_tokens(text)), True)
+        except (AttributeError, ValueError, TypeError):
+            pass  # a backend that cannot count falls back to the estimate
+    return TokenCount(estimate_tokens(len(text)), False)
+
+
+def context_of(backend: Any) -> int | None:
+    """The model's context in tokens, or None before it is known."""
+    value = getattr(backend, "max_context", None) if backend is not None else None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def needed_tokens(tokens: int) -> int:
+    return 2 * tokens  # the file in the prompt, and the rewrite of it
+
+
+def over_context(count: TokenCount, max_context: int | None) -> str | None:
+    """Why a file of ``count`` tokens cannot be sent, with the numbers; None when it fits."""
+    if max_context is None or needed_tokens(count.tokens) <= max_context:
+        return None
+    approx = "" if count.exact else "~"
+    return (
+        f"over the context: {approx}{count.tokens:,} tokens in and as many out "
+        f"need {approx}{needed_tokens(count.tokens):,}; the model holds {max_context:,}"
+    )
