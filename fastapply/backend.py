@@ -3,7 +3,8 @@
 The real backend is the engine (``fastapply.engine.api.Engine``), imported only when a model is
 loaded, so ``import fastapply`` stays free of torch. ``load_model`` is how every way in (CLI, TUI)
 gets one: the engine, or, when ``FASTAPPLY_BACKEND=module:factory`` is set, whatever that factory
-returns (the seam tests use for a fake backend with the same shape).
+returns (the seam tests use for a fake backend with the same shape). With ``remote`` options (an
+API base), the backend is a model on an OpenAI-compatible server (``fastapply.remote``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapply.errors import EngineFailure, UsageError
 
 if TYPE_CHECKING:
     from fastapply.engine.api import Engine
+    from fastapply.remote.options import RemoteOptions
 
 BACKEND_ENV = "FASTAPPLY_BACKEND"
 
@@ -51,12 +53,19 @@ def load_backend(
     return Engine.load(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 
 
-def load_model(model: str | None, *, device: str | None = None, dtype: str | None = None) -> Backend:
-    """Load the backend for ``model`` (``None`` means ``"default"``).
+def load_model(
+    model: str | None,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    remote: RemoteOptions | None = None,
+) -> Backend:
+    """Load the backend for ``model`` (``None`` means ``"default"``, or a remote server's only model).
 
     Raises:
-        UsageError: ``FASTAPPLY_BACKEND`` is malformed.
-        EngineFailure: the engine is not installed or could not load the model.
+        UsageError: ``FASTAPPLY_BACKEND`` is malformed, or the remote options are.
+        EngineFailure: the engine is not installed or could not load the model; the remote server
+            could not be reached, refused the key, or has no such model.
     """
     factory = os.environ.get(BACKEND_ENV)
     if factory:
@@ -67,6 +76,10 @@ def load_model(model: str | None, *, device: str | None = None, dtype: str | Non
             return getattr(importlib.import_module(module_name), attr)()  # type: ignore[no-any-return]
         except (ImportError, AttributeError) as exc:
             raise UsageError(f"{BACKEND_ENV}={factory!r}: {exc}") from None
+    if remote is not None:
+        from fastapply.remote.backend import RemoteBackend
+
+        return RemoteBackend.connect(model, remote)
     try:
         return load_backend(model or "default", device=device, dtype=dtype)
     except ImportError as exc:

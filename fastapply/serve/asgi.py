@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
+from starlette.responses import Response
 
 from fastapply.serve.errors import ApiError
 
@@ -78,17 +79,15 @@ def sse(data: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-class EventStream:
+class EventStream(Response):
     """An SSE response over ``events``; ``cleanup`` runs once, however the exchange ends."""
 
-    media_type = "text/event-stream"
-
     def __init__(self, events: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(status_code=200, media_type="text/event-stream")
         self.events = events
         self.cleanup = cleanup
-        self.background = None  # what Starlette looks for on a response
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
                    (b"x-accel-buffering", b"no")]
         try:
