@@ -27,7 +27,6 @@ from tui_fakes import (
 )
 
 from fastapply.diff import merge_hunks
-from fastapply.tui.app import create_app
 from fastapply.tui.config import AppConfig
 from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.generate import GenerateScreen
@@ -462,7 +461,7 @@ async def test_help_lists_keys_of_every_screen(repo: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         text = "\n".join(f"{keys} {does}" for _, rows in key_sections() for keys, does in rows)
         for expected in ("find file", "glob add", "ctrl+j", "accept hunk", "reject hunk",
-                         "side by side", "undo apply", "cancel / back", "command palette"):
+                         "unified", "undo apply", "cancel / back", "command palette"):
             assert expected in text, expected
         await pilot.press("escape")
         await pilot.pause()

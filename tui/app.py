@@ -43,8 +43,9 @@ class FastApplyApp(App[int]):
     BINDINGS = [
         Binding("question_mark,f1", "help", "help"),
         # priority: ctrl+z undoes the apply on every screen, never the typing in an input
-        Binding("ctrl+z", "undo", "undo apply", priority=True),
-        Binding("ctrl+q", "quit", "quit", priority=True),
+        # shown in the help screen; the footer keeps its 80 columns for each screen's own keys
+        Binding("ctrl+z", "undo", "undo apply", priority=True, show=False),
+        Binding("ctrl+q", "quit", "quit", priority=True, show=False),
         Binding("ctrl+c", "quit", "quit", show=False),
     ]
 

@@ -60,7 +60,7 @@ class ApplyScreen(Screen[None]):
                 yield Button("Apply", id="apply-go", variant="primary")
                 yield Button("New edit", id="apply-new")
             yield Static("", id="apply-result")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#apply-go", Button).focus()
@@ -131,6 +131,9 @@ class ApplyScreen(Screen[None]):
         """An undo ran: when it restored this screen's apply, that apply can be made again."""
         if getattr(report, "status", "") == "undone" and self.record is not None:
             if getattr(report, "apply_id", None) == getattr(self.record, "id", None):
+                if getattr(self.record, "commit", None):
+                    # the commit already holds these changes: applying again only writes the files
+                    self.query_one("#apply-commit", Checkbox).value = False
                 self.record = None
                 self.session.applied = False
                 text += " · ctrl+s applies again"

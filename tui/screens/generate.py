@@ -102,7 +102,7 @@ class GenerateScreen(Screen[None]):
         yield Static("", id="gen-total")
         yield Static("", id="gen-reason")
         yield StreamView(id="gen-stream")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         root = self.session.repo_root

@@ -66,7 +66,8 @@ def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
         for cls in classes:
             for binding in cls.BINDINGS:
                 if isinstance(binding, Binding) and binding.description:
-                    rows.append((_display(binding.key), binding.description))
+                    # a footer label is kept short; the tooltip, where given, says it in full
+                    rows.append((_display(binding.key), binding.tooltip or binding.description))
         rows.extend(EXTRA_KEYS.get(name, []))
         sections.append((name, rows))
     return sections

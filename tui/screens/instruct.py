@@ -44,7 +44,7 @@ class InstructScreen(Screen[None]):
                 id="instruct-hint",
                 classes="muted",
             )
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         prompt = self.query_one(PromptInput)

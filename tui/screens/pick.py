@@ -31,11 +31,11 @@ from fastapply.tui.widgets.status_bar import StatusBar
 class PickScreen(Screen[None]):
     CSS_PATH = "pick.tcss"
     BINDINGS = [
+        Binding("i", "instruct", "instruct"),
         Binding("ctrl+p", "find", "find file"),
         Binding("g", "glob", "glob add"),
-        Binding("i", "instruct", "instruct"),
-        Binding("c", "clear", "clear selection"),
-        Binding("r", "refresh", "refresh"),
+        Binding("c", "clear", "clear", tooltip="clear the selection"),
+        Binding("r", "refresh", "refresh", show=False),
         Binding("tab", "app.focus_next", "switch pane", show=False),
     ]
 
@@ -53,7 +53,7 @@ class PickScreen(Screen[None]):
             with Vertical(id="pick-side"):
                 yield Label("selected", classes="section-title")
                 yield SelectedList(id="selected")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def session(self) -> Any:

@@ -23,22 +23,28 @@ from fastapply.tui.widgets.diff_view import DiffView
 from fastapply.tui.widgets.status_bar import StatusBar
 
 STALE_CHECK_SECONDS = 1.0
+HUNK = Binding.Group("hunk", compact=True)
+DECIDE = Binding.Group("✓✗", compact=True)
+DECIDE_FILE = Binding.Group("file✓✗", compact=True)
+DECIDE_ALL = Binding.Group("all✓✗", compact=True)
+FILES = Binding.Group("file", compact=True)
 
 
 class ReviewScreen(Screen[None]):
     CSS_PATH = "review.tcss"
+    # groups keep the footer within 80 columns; the help screen lists each key on its own
     BINDINGS = [
-        Binding("n,j", "move(1)", "next hunk"),
-        Binding("p,k", "move(-1)", "prev hunk", show=False),
-        Binding("space", "decide(True)", "accept hunk"),
-        Binding("x", "decide(False)", "reject hunk"),
-        Binding("a", "decide_file(True)", "accept file"),
-        Binding("d", "decide_file(False)", "reject file", show=False),
-        Binding("A", "decide_all(True)", "accept all", show=False),
-        Binding("D", "decide_all(False)", "reject all", show=False),
-        Binding("right_square_bracket,tab", "file(1)", "next file", show=False),
-        Binding("left_square_bracket,shift+tab", "file(-1)", "prev file", show=False),
-        Binding("s", "toggle_split", "side by side"),
+        Binding("n,j", "move(1)", "next hunk", key_display="n", group=HUNK),
+        Binding("p,k", "move(-1)", "prev hunk", key_display="p", group=HUNK),
+        Binding("space", "decide(True)", "accept hunk", key_display="␣", group=DECIDE),
+        Binding("x", "decide(False)", "reject hunk", group=DECIDE),
+        Binding("a", "decide_file(True)", "accept file", group=DECIDE_FILE),
+        Binding("d", "decide_file(False)", "reject file", group=DECIDE_FILE),
+        Binding("A", "decide_all(True)", "accept all", group=DECIDE_ALL),
+        Binding("D", "decide_all(False)", "reject all", group=DECIDE_ALL),
+        Binding("right_square_bracket,tab", "file(1)", "next file", key_display="]", group=FILES),
+        Binding("left_square_bracket,shift+tab", "file(-1)", "prev file", key_display="[", group=FILES),
+        Binding("s", "toggle_split", "split", tooltip="side by side / unified diff"),
         Binding("enter", "apply", "apply…"),
         Binding("escape", "back", "back", show=False),
     ]
@@ -67,7 +73,7 @@ class ReviewScreen(Screen[None]):
         yield Static("", id="review-header")
         yield Static("", id="review-banner")
         yield DiffView(id="diff")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         self.opened_at = time.monotonic()
