@@ -1,0 +1,211 @@
+"""Remote backends through the real CLI: `fastapply run --api-base ...` against real HTTP servers.
+
+Two kinds of server stand in for vLLM, llama.cpp or OpenAI: ``fastapply serve``'s app over a
+fake backend that renames as told (in-process uvicorn), and a canned OpenAI-shaped server (the
+standard library's http.server) whose replies the test chooses, to see chatter refused, a
+refused prediction dropped, and a server that dies mid-stream. Property throughout: whatever goes
+wrong remotely, the file keeps its bytes and the exit code says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import rename_rewrite
+from test_serve_load import free_port, serving
+
+from fastapply.cli.dispatch import main
+from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, OPEN_CODE, OPEN_OUTPUT
+from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats
+from fastapply.remote.extract import FileStream, NotAFile, continued_file, reply_file
+
+CODE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
+RENAMED = CODE.replace("add", "plus")
+
+
+@dataclass
+class PromptRenamer:
+    """A served model that finds the file in a raw prompt and renames as the instruction says."""
+
+    name: str = "renamer"
+    device: str = "cpu"
+    dtype: str = "float32"
+    max_context: int = 100_000
+    tokenizer: Any = None
+    requests: list[GenerationRequest] = field(default_factory=list)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        self.requests.append(request)
+        prompt = request.prompt or ""
+        code = prompt.split(f"{OPEN_CODE}\n", 1)[1].split(CLOSE_CODE, 1)[0]
+        instruction = re.search(r"Instruction: (.*)", prompt).group(1)  # type: ignore[union-attr]
+        text = rename_rewrite(code, GenerationRequest(code=code, instruction=instruction))
+        assert prompt.endswith(f"{OPEN_OUTPUT}\n"), "the reply is continued from the pre-filled marker"
+        if request.on_text:
+            request.on_text(text)
+        stats = GenerationStats(tokens=len(text) // 4, prediction_accepted=len(text) // 5, finish_reason="stop")
+        return GenerationResult(text=text, stats=stats)
+
+
+@pytest.fixture
+def repo(repo_factory: Any, in_dir: Any) -> Path:
+    root = repo_factory({"calc.py": CODE})
+    in_dir(root)
+    return root
+
+
+def run(*args: str) -> int:
+    return main(["run", "calc.py", "-m", "Rename the function add to plus.", *args])
+
+
+@pytest.mark.parametrize("mode", ["chat", "completions"])
+def test_run_against_fastapply_serve_rewrites_the_file(repo: Path, mode: str, monkeypatch: Any) -> None:
+    backend = PromptRenamer()
+    with serving(backend, name="renamer") as base:
+        assert run("--api-base", base, "--model", "renamer", "--api-mode", mode, "--tokenizer", "default") == 0
+    assert (repo / "calc.py").read_text() == RENAMED
+    sent = backend.requests[0]
+    assert (sent.prediction == CODE) is (mode == "chat")  # completions drafts from the prompt itself
+
+
+def test_without_model_the_servers_only_model_is_used_and_no_prediction_is_honoured(repo: Path) -> None:
+    backend = PromptRenamer()
+    with serving(backend, name="renamer") as base:
+        assert run("--api-base", base, "--no-prediction") == 0
+    assert (repo / "calc.py").read_text() == RENAMED
+    assert backend.requests[0].prediction is None
+
+
+def test_refused_connection_unknown_model_and_bad_key_exit_4_and_write_nothing(repo: Path, capsys: Any,
+                                                                                monkeypatch: Any) -> None:
+    assert run("--api-base", f"http://127.0.0.1:{free_port()}/v1", "--model", "m") == 4
+    assert "cannot reach the server" in capsys.readouterr().err
+    with serving(PromptRenamer(), name="renamer", api_key="right") as base:
+        monkeypatch.setenv("TEAM_KEY", "right")
+        assert run("--api-base", base, "--model", "other", "--api-key-env", "TEAM_KEY") == 4
+        assert "has no model 'other'" in capsys.readouterr().err
+        monkeypatch.setenv("OPENAI_API_KEY", "wrong")
+        assert run("--api-base", base, "--model", "renamer") == 4
+        assert "refused the API key" in capsys.readouterr().err
+        monkeypatch.delenv("TEAM_UNSET", raising=False)
+        assert run("--api-base", base, "--api-key-env", "TEAM_UNSET") == 2
+    assert (repo / "calc.py").read_text() == CODE
+
+
+class Canned(BaseHTTPRequestHandler):
+    """An OpenAI-shaped server that streams the reply ``server.replies`` gives, or dies mid-stream."""
+
+    server: Any
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._json(200, {"object": "list", "data": [{"id": "canned", "object": "model", "created": 0, "owned_by": "x"}]})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        self.server.bodies.append(body)
+        if "prediction" in body and self.server.refuse_prediction:
+            self._json(400, {"error": {"message": "prediction is not supported", "type": "invalid_request_error",
+                                       "param": "prediction", "code": None}})
+            return
+        reply = self.server.replies.pop(0)
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        for piece in re.findall(r".{1,7}", reply, re.DOTALL):
+            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "canned",
+                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        if self.server.die:
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        done = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "canned",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+
+
+@contextmanager
+def canned(replies: list[str], *, refuse_prediction: bool = False, die: bool = False) -> Iterator[Any]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Canned)
+    server.replies, server.bodies = list(replies), []  # type: ignore[attr-defined]
+    server.refuse_prediction, server.die = refuse_prediction, die  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def base_of(server: Any) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+def test_a_fresh_chat_reply_between_markers_is_written_and_a_refused_prediction_is_dropped(repo: Path) -> None:
+    reply = f"Here you go:\n{OPEN_OUTPUT}\n{RENAMED}{CLOSE_OUTPUT}\nAnything else?"
+    with canned([reply], refuse_prediction=True) as server:
+        assert run("--api-base", base_of(server)) == 0
+    assert (repo / "calc.py").read_text() == RENAMED
+    assert ["prediction" in b for b in server.bodies] == [True, False]
+    assert server.bodies[1]["stop"] == [CLOSE_OUTPUT] and server.bodies[1]["temperature"] == 0
+
+
+@pytest.mark.parametrize("reply", ["Sure, I renamed it for you.", f"```python\n{RENAMED}```\n```\nx\n```\n",
+                                   f"{OPEN_OUTPUT}\n{RENAMED}{CLOSE_OUTPUT}{OPEN_OUTPUT}\n{CODE}{CLOSE_OUTPUT}"])
+def test_chatter_or_two_blocks_is_not_written(repo: Path, reply: str, capsys: Any) -> None:
+    with canned([reply]) as server:
+        assert run("--api-base", base_of(server), "--output-format", "json") == 4
+    assert (repo / "calc.py").read_text() == CODE
+    out = json.loads(capsys.readouterr().out)
+    assert out["files"][0]["status"] == "failed" and "not written" in out["files"][0]["reason"]
+
+
+def test_a_server_that_dies_mid_stream_fails_the_file_with_exit_4(repo: Path, capsys: Any) -> None:
+    with canned([f"{OPEN_OUTPUT}\n{RENAMED}"], die=True) as server:
+        assert run("--api-base", base_of(server)) == 4
+    assert (repo / "calc.py").read_text() == CODE
+    assert "ended the stream before the reply was complete" in capsys.readouterr().out
+
+
+def test_extraction_rules() -> None:
+    assert reply_file(f"{OPEN_OUTPUT}\nx = 1\n{CLOSE_OUTPUT}") == "x = 1\n"
+    assert reply_file(f"chat\n{OPEN_OUTPUT}\nx = 1\n") == "x = 1\n"  # the stop sequence ended it
+    assert reply_file("Here:\n```python\nx = 1\n```\n") == "x = 1\n"
+    assert continued_file(f"x = 1\n{CLOSE_OUTPUT}trailing") == "x = 1\n"
+    for bad in ("just words", "```\nx\n```\n```\ny\n```", f"{OPEN_OUTPUT}a{OPEN_OUTPUT}b"):
+        with pytest.raises(NotAFile):
+            reply_file(bad)
+
+
+def test_streaming_hands_on_only_the_file() -> None:
+    seen: list[str] = []
+    stream = FileStream(seen.append, continued=False)
+    for piece in ["Sure", f"! {OPEN_OUTPUT[:5]}", f"{OPEN_OUTPUT[5:]}\nx = ", "1\n</upd", "ated-code>"]:
+        stream.push(piece)
+    stream.finish("x = 1\n")
+    assert "".join(seen) == "x = 1\n"
