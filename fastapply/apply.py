@@ -1,90 +1,36 @@
 """Writing edit results into the work tree (ARCHITECTURE.md, "The write pipeline", steps 5-9).
 
-The accepted hunks are merged in memory, re-encoded in each file's original style, every
-fingerprint is checked before anything is written (all or nothing), each file is checked again
-just before its atomic write, the apply is recorded under the git dir for ``undo``, and a commit is
-made only when asked for. Only results with status ``changed`` are ever written.
+The accepted hunks are merged in memory, re-encoded in each file's original style, and every
+fingerprint is checked before anything is written (all or nothing). Each file is then written
+under the journal's lock: its path is walked again from the work tree's root, its bytes are read
+and compared with what was read before generation, the apply is recorded (both blobs and the
+record) and only then is the file replaced. A commit is made only when asked for, and only of
+files whose sole change is fastapply's. Only results with status ``changed`` are ever written.
 
-This module knows files, the apply journal and git commits, not models.
+This module knows files, the journal and git commits, not models.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from fastapply.diff import merge_hunks
 from fastapply.edit import EditResult
 from fastapply.errors import RefusedError, UsageError
-from fastapply.files import current_sha256, sha256, write_atomic
+from fastapply.files import sha256
+from fastapply.journal import AppliedFile, ApplyRecord, Journal, new_apply_id
+from fastapply.repo import RepoInfo, find_repo, index_locked, operation_in_progress, uncommitted_changes
 from fastapply.repo import commit as git_commit
-from fastapply.repo import RepoInfo, find_repo, index_locked
+from fastapply.writer import TreeFile
 
-JOURNAL = "fastapply"
-
-
-@dataclass(slots=True)
-class AppliedFile:
-    path: str  # repo-relative path of the file written
-    before_sha256: str
-    after_sha256: str
-    mode: int
-
-
-@dataclass(slots=True)
-class ApplyRecord:
-    id: str
-    time: float
-    instruction: str
-    repo_root: str
-    files: list[AppliedFile] = field(default_factory=list)
-    commit: str | None = None
-    undone: bool = False
-
-    @property
-    def paths(self) -> list[str]:
-        return [f.path for f in self.files]
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> ApplyRecord:
-        files = [AppliedFile(**f) for f in data.get("files", [])]  # type: ignore[arg-type, union-attr]
-        rest = {k: v for k, v in data.items() if k != "files"}
-        return cls(files=files, **rest)  # type: ignore[arg-type]
-
-
-def journal_dir(git_dir: Path) -> Path:
-    return git_dir / JOURNAL
-
-
-def store_blob(git_dir: Path, data: bytes) -> str:
-    digest = sha256(data)
-    path = journal_dir(git_dir) / "blobs" / digest
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data, 0o644)
-    return digest
-
-
-def load_blob(git_dir: Path, digest: str) -> bytes | None:
-    path = journal_dir(git_dir) / "blobs" / digest
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    return data if sha256(data) == digest else None
-
-
-def save_record(git_dir: Path, record: ApplyRecord) -> None:
-    path = journal_dir(git_dir) / "applies" / f"{record.id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(record.to_dict(), indent=1).encode(), 0o644)
+__all__ = [
+    "ApplyRecord",
+    "ApplySession",
+    "apply_results",
+    "default_commit_message",
+    "final_bytes",
+    "refuse_uncommittable",
+]
 
 
 def default_commit_message(instruction: str) -> str:
@@ -102,32 +48,52 @@ def final_bytes(result: EditResult, accepted: set[int] | None) -> bytes | None:
     return result.source.encode(text)
 
 
+def refuse_uncommittable(repo: RepoInfo, paths: list[str]) -> None:
+    """Refuse a commit of ``paths`` that would carry anything but fastapply's own rewrite.
+
+    Call it before writing: a commit is refused while a merge, rebase, cherry-pick or revert is in
+    progress, while the index is locked, and when a file holds changes of the user's against
+    HEAD (staged or not) or is not in HEAD at all.
+
+    Raises:
+        RefusedError: naming the state or the files, and saying what to do instead.
+    """
+    busy = operation_in_progress(repo)
+    if busy is not None:
+        raise RefusedError(f"a {busy} is in progress; finish it before committing with fastapply; nothing written")
+    if index_locked(repo):
+        raise RefusedError(
+            f"{repo.git_dir / 'index.lock'} exists: another git process is running; nothing written"
+        )
+    problems = uncommitted_changes(repo, paths)
+    if problems:
+        named = "; ".join(f"{path} {why}" for path, why in problems)
+        raise RefusedError(
+            f"{named}: a commit would carry your own changes under fastapply's name; commit them "
+            "first, or run without --commit; nothing written",
+            path=problems[0][0] if len(problems) == 1 else None,
+        )
+
+
 class ApplySession:
     """One apply, written file by file into a single journal record (what ``undo`` restores).
 
-    Each ``write`` re-checks that file's fingerprint right before its atomic write and saves the
-    record at once, so an interrupted run still leaves an undoable journal of what it wrote.
+    Each ``write`` is a compare-and-swap under the journal's lock, and the record naming the file
+    is saved before the file is replaced, so every write, even an interrupted run's, can be undone.
     """
 
     def __init__(self, repo: RepoInfo, instruction: str = "") -> None:
         self.repo = repo
-        self.record = ApplyRecord(
-            id=f"{time.time_ns():020d}-{secrets.token_hex(3)}",
-            time=time.time(),
-            instruction=instruction,
-            repo_root=str(repo.root),
-        )
+        self.journal = Journal(repo.git_dir)
+        self.record = ApplyRecord(id=new_apply_id(), time=time.time(), instruction=instruction, repo_root=str(repo.root))
 
-    def write(self, result: EditResult, accepted: set[int] | None = None, *, merge: bool = False) -> bool:
+    def write(self, result: EditResult, accepted: set[int] | None = None) -> bool:
         """Write one ``changed`` result; False when there was nothing to write.
 
-        With ``merge``, a file that changed since it was read is merged three ways (``git
-        merge-file``: the bytes read as base, the file now, the rewrite) and written only when
-        that merge is clean.
-
         Raises:
-            RefusedError: the file changed on disk since it was read (and, with ``merge``, the
-                merge conflicts); it is left as it is.
+            RefusedError: with ``path`` and ``reason``: the file changed on disk since it was read,
+                its folder moved out of the tree, the journal cannot be kept, or the write failed
+                (a full disk, an immutable file). The file is left as it was.
             UsageError: the file is in another repository.
         """
         source = result.source
@@ -138,39 +104,84 @@ class ApplySession:
         data = final_bytes(result, accepted)
         if data is None:
             return False
-        before = source.data
-        # Checked right before this write, so the window is this one file, not the whole run.
-        if current_sha256(source.real_path) != source.sha256:
-            if not merge:
-                raise RefusedError(f"{result.path}: changed on disk since it was read")
-            before = source.real_path.read_bytes()
-            merged = merge_three_way(source.data, before, data)
-            if merged is None:
-                raise RefusedError(
-                    f"{result.path}: changed on disk since it was read, and the three-way merge conflicts"
-                )
-            data = merged
-        store_blob(self.repo.git_dir, before)
-        store_blob(self.repo.git_dir, data)
-        write_atomic(source.real_path, data, source.mode)
-        self.record.files.append(AppliedFile(source.real_rel, sha256(before), sha256(data), source.mode))
-        if not self.record.instruction:
-            self.record.instruction = result.instruction
-        save_record(self.repo.git_dir, self.record)
+        try:
+            with self.journal.locked(), TreeFile(self.repo.root, source.real_rel, display=result.path) as target:
+                held = target.read()
+                if held is None or sha256(held.data) != source.sha256:
+                    raise RefusedError("changed on disk since it was read", path=result.path)
+                entry = AppliedFile(source.real_rel, source.sha256, sha256(data), held.mode, held.uid, held.gid)
+                self._record(entry, held.data, data, result.instruction)
+                try:
+                    target.replace(data, held.mode, held.uid, held.gid)
+                except RefusedError:
+                    self._forget(entry)
+                    raise
+        except RefusedError as exc:
+            if exc.path is None:
+                raise RefusedError(exc.reason, path=result.path) from None
+            raise
         return True
+
+    def _record(self, entry: AppliedFile, before: bytes, after: bytes, instruction: str) -> None:
+        self.journal.store_blob(before)
+        self.journal.store_blob(after)
+        self.record.files.append(entry)
+        if not self.record.instruction:
+            self.record.instruction = instruction
+        try:
+            self.journal.save(self.record)
+        except RefusedError:
+            self.record.files.pop()
+            raise
+
+    def _forget(self, entry: AppliedFile) -> None:
+        """Take back the entry of a replace that failed, so no record claims it."""
+        self.record.files.remove(entry)
+        if not self.record.files:
+            self.journal.discard(self.record)
+            return
+        try:
+            self.journal.save(self.record)
+        except RefusedError:
+            pass  # undo still refuses nothing: the file holds its before bytes, which undo accepts
 
     def finish(self, *, commit: bool = False, message: str | None = None) -> ApplyRecord:
         """Commit the written files when asked (running hooks) and return the record.
 
+        Only files whose bytes before the apply were HEAD's (and whose index entry is HEAD's) are
+        committed, so the commit holds fastapply's rewrite and nothing of the user's.
+
         Raises:
-            RefusedError: the index is locked by another git process (files stay written).
-            UsageError: git refused the commit.
+            RefusedError: the index is locked, or a file holds more than fastapply's change, or
+                changed since fastapply wrote it (files stay written; ``undo`` takes them back).
+            UsageError: git refused the commit (the index is left as it was).
         """
         if commit and self.record.files:
+            self._check_committable()
             text = message or default_commit_message(self.record.instruction)
             self.record.commit = git_commit(self.repo, self.record.paths, text)
-            save_record(self.repo.git_dir, self.record)
+            self.journal.save(self.record)
         return self.record
+
+    def _check_committable(self) -> None:
+        firsts: dict[str, AppliedFile] = {}
+        lasts: dict[str, AppliedFile] = {}
+        for entry in self.record.files:
+            firsts.setdefault(entry.path, entry)
+            lasts[entry.path] = entry
+        for path, entry in lasts.items():
+            with TreeFile(self.repo.root, path) as target:
+                held = target.read()
+            if held is None or sha256(held.data) != entry.after_sha256:
+                raise RefusedError("changed since fastapply wrote it; not committed", path=path)
+        before = {path: self.journal.load_blob(entry.before_sha256) for path, entry in firsts.items()}
+        problems = uncommitted_changes(self.repo, list(firsts), before=before)
+        if problems:
+            named = "; ".join(f"{path} {why}" for path, why in problems)
+            raise RefusedError(
+                f"not committed: {named}, and a commit would carry those changes under fastapply's "
+                "name (the files stay written; `fastapply undo` takes them back)"
+            )
 
 
 def apply_results(
@@ -180,19 +191,18 @@ def apply_results(
     commit: bool = False,
     message: str | None = None,
     instruction: str = "",
-    merge: bool = False,
 ) -> ApplyRecord:
     """Write the ``changed`` results (``accepted`` hunks only, where given) and record the apply.
 
-    All or nothing up front: every fingerprint is checked before the first write. With ``merge``
-    a changed file is merged three ways instead (see ``ApplySession.write``); a conflict refuses
-    that file after earlier files were written (they stay recorded, so undo takes them back).
+    All or nothing up front: every fingerprint is checked, and with ``commit`` the repository's
+    state and every file's changes (``refuse_uncommittable``), before the first write.
 
     Raises:
-        RefusedError: a file changed on disk since it was read, or the index is locked when a
-            commit was asked for. Nothing is written in either case.
+        RefusedError: a file changed on disk since it was read, or a commit was asked for and
+            cannot hold only fastapply's rewrite; nothing is written. Also a write refused by
+            ``ApplySession.write``; files written before it stay recorded, so undo takes them back.
         UsageError: the results span several repositories, or the commit failed (files are
-            written and recorded by then).
+            written and recorded by then, the index as it was).
     """
     chosen = [
         r
@@ -208,46 +218,11 @@ def apply_results(
         return ApplyRecord(id="", time=time.time(), instruction=instruction, repo_root="")
     repo = find_repo(roots.pop())
     for result in chosen:
-        if result.changed_on_disk() and not merge:
-            raise RefusedError(f"{result.path}: changed on disk since it was read; nothing written")
-    if commit and index_locked(repo):
-        raise RefusedError(
-            f"{repo.git_dir / 'index.lock'} exists: another git process is running; nothing written"
-        )
+        if result.changed_on_disk():
+            raise RefusedError("changed on disk since it was read; nothing written", path=result.path)
+    if commit:
+        refuse_uncommittable(repo, [r.source.real_rel for r in chosen if r.source is not None])
     session = ApplySession(repo, instruction)
     for result in chosen:
-        session.write(result, None if accepted is None else accepted.get(result.path, set()), merge=merge)
+        session.write(result, None if accepted is None else accepted.get(result.path, set()))
     return session.finish(commit=commit, message=message)
-
-
-def merge_three_way(base: bytes, current: bytes, rewrite: bytes) -> bytes | None:
-    """``git merge-file`` of the rewrite into the current bytes; None when the merge conflicts."""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="fastapply-merge-") as folder:
-        paths = []
-        for name, data in (("current", current), ("base", base), ("rewrite", rewrite)):
-            path = Path(folder) / name
-            path.write_bytes(data)
-            paths.append(str(path))
-        done = subprocess.run(["git", "merge-file", "-p", "--quiet", *paths], capture_output=True)
-    return done.stdout if done.returncode == 0 else None
-
-
-def list_records(git_dir: Path) -> list[ApplyRecord]:
-    """Every recorded apply, newest first."""
-    folder = journal_dir(git_dir) / "applies"
-    if not folder.is_dir():
-        return []
-    records = []
-    for path in sorted(folder.glob("*.json"), reverse=True):
-        try:
-            records.append(ApplyRecord.from_dict(json.loads(path.read_text())))
-        except (ValueError, TypeError, OSError):
-            continue  # a damaged record is skipped, never guessed at
-    return records
-
-
-def current_matches(repo_root: Path, applied: AppliedFile) -> bool:
-    return current_sha256(Path(os.path.join(repo_root, applied.path))) == applied.after_sha256

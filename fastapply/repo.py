@@ -1,8 +1,10 @@
 """The git side of fastapply, through GitPython: find the repository, list its files, commit.
 
 Works from any subdirectory and in linked worktrees (whose git dir is ``.git/worktrees/<name>``).
-Committing is opt-in, stages only the paths given, runs the repository's hooks and adds a trailer
-naming fastapply. Nothing here resets, stashes, checks out or passes ``--no-verify``.
+Committing is opt-in, commits only the paths given (``git commit --only``), runs the repository's
+hooks, adds a trailer naming fastapply, and leaves the index exactly as it was when git refuses.
+Nothing here resets, stashes, checks out or passes ``--no-verify``. Paths are handed to git as
+literal pathspecs, so a file named ``a[1].py`` is that file and no glob.
 
 This module does not read or write file contents; ``fastapply.files`` does.
 """
@@ -10,6 +12,7 @@ This module does not read or write file contents; ``fastapply.files`` does.
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,6 @@ class RepoInfo:
     root: Path  # the work tree, real path
     git_dir: Path  # this work tree's git dir (per worktree)
     head: str | None  # commit sha, or None in a repository without commits
-    common_dir: Path | None = None  # shared git dir of all worktrees
     branch: str | None = None  # None when HEAD is detached
 
     @property
@@ -71,7 +73,6 @@ def find_repo(path: str | os.PathLike[str] = ".") -> RepoInfo:
         root=Path(os.path.realpath(repo.working_tree_dir)),
         git_dir=Path(os.path.realpath(repo.git_dir)),
         head=head,
-        common_dir=Path(os.path.realpath(repo.common_dir)),
         branch=branch,
     )
 
@@ -132,12 +133,116 @@ def index_locked(repo: RepoInfo) -> bool:
     return (repo.git_dir / "index.lock").exists()
 
 
+_OPERATIONS = (
+    ("MERGE_HEAD", "merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+    ("rebase-merge", "rebase"),
+    ("rebase-apply", "rebase"),
+)
+
+
+def operation_in_progress(repo: RepoInfo) -> str | None:
+    """The merge, rebase, cherry-pick or revert git is in the middle of, or None."""
+    for name, what in _OPERATIONS:
+        if (repo.git_dir / name).exists():
+            return what
+    return None
+
+
+def _literal(paths: list[str]) -> list[str]:
+    return [f":(literal){p}" for p in paths]
+
+
+def _plain_git(repo: RepoInfo, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=repo.root, input=stdin, capture_output=True)
+
+
+def uncommitted_changes(
+    repo: RepoInfo, paths: list[str], *, before: dict[str, bytes | None] | None = None
+) -> list[tuple[str, str]]:
+    """``(path, why)`` for each path a commit would carry changes of the user's in.
+
+    Without ``before`` the work tree is judged as it is now (staged changes, unstaged changes, not
+    in HEAD). With ``before`` (the bytes each file held before fastapply wrote it) the index is
+    judged against HEAD and those bytes against HEAD's blob, so the check holds after the write.
+    """
+    if repo.head is None:
+        return [(p, "is not committed yet") for p in paths]
+    if before is None:
+        return _status_problems(repo, paths)
+    staged = set(_plain_git(repo, "diff", "--cached", "--name-only", "-z", "--", *_literal(paths)).stdout.decode().split("\0"))
+    problems = []
+    for path in paths:
+        head_blob = _plain_git(repo, "rev-parse", "-q", "--verify", f"HEAD:{path}").stdout.decode().strip()
+        data = before.get(path)
+        if not head_blob:
+            problems.append((path, "is not committed yet"))
+        elif path in staged:
+            problems.append((path, "has staged changes"))
+        elif data is None:
+            problems.append((path, "has no saved copy of its bytes before the apply"))
+        elif _plain_git(repo, "hash-object", "--stdin", f"--path={path}", stdin=data).stdout.decode().strip() != head_blob:
+            problems.append((path, "held changes of yours before fastapply wrote it"))
+    return problems
+
+
+def _status_problems(repo: RepoInfo, paths: list[str]) -> list[tuple[str, str]]:
+    raw = _plain_git(
+        repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames",
+        "--", *_literal(paths),
+    ).stdout.decode("utf-8", "surrogateescape")
+    found: dict[str, str] = {}
+    for entry in raw.split("\0"):
+        if len(entry) < 4:
+            continue
+        xy, name = entry[:2], entry[3:]
+        if xy == "??" or xy[0] == "A":
+            found[name] = "is not committed yet"
+        elif xy == "!!":
+            found[name] = "is ignored by git"
+        elif "U" in xy or xy in ("DD", "AA"):
+            found[name] = "has unresolved conflicts"
+        elif xy[0] != " " and xy[1] != " ":
+            found[name] = "has staged and unstaged changes"
+        elif xy[0] != " ":
+            found[name] = "has staged changes"
+        else:
+            found[name] = "has unstaged changes"
+    return [(p, found[p]) for p in paths if p in found]
+
+
+def _index_entries(repo: RepoInfo, paths: list[str]) -> dict[str, list[str]]:
+    raw = _plain_git(repo, "ls-files", "-s", "-z", "--", *_literal(paths)).stdout.decode("utf-8", "surrogateescape")
+    entries: dict[str, list[str]] = {}
+    for line in raw.split("\0"):
+        if "\t" in line:
+            entries.setdefault(line.split("\t", 1)[1], []).append(line)
+    return entries
+
+
+def _restore_index(repo: RepoInfo, paths: list[str], saved: dict[str, list[str]]) -> None:
+    """Put the index entries of ``paths`` back as ``saved`` (entries absent there are removed)."""
+    if _index_entries(repo, paths) == saved:
+        return
+    width = max((len(line.split()[1]) for lines in saved.values() for line in lines), default=40)
+    lines = []
+    for path in paths:
+        lines.extend(saved.get(path) or [f"0 {'0' * width}\t{path}"])
+    stdin = "".join(f"{line}\0" for line in lines).encode("utf-8", "surrogateescape")
+    _plain_git(repo, "update-index", "-z", "--index-info", stdin=stdin)
+
+
 def commit(repo: RepoInfo, paths: list[str], message: str) -> str:
-    """Stage ``paths`` and commit only them, running hooks; return the new commit's sha.
+    """Commit exactly ``paths`` as the work tree holds them, running hooks; the new commit's sha.
+
+    Only paths git does not track yet are staged first; tracked ones go through ``git commit
+    --only``, which leaves other staged work alone. When git refuses, every index entry of
+    ``paths`` is put back as it was.
 
     Raises:
         RefusedError: the index is locked by another git process.
-        UsageError: git refused the commit (a hook failed, nothing to commit...), with its message.
+        UsageError: git refused the commit (a hook failed, a merge in progress...), with its message.
     """
     import git
 
@@ -145,10 +250,14 @@ def commit(repo: RepoInfo, paths: list[str], message: str) -> str:
         raise RefusedError(f"{repo.git_dir / 'index.lock'} exists: another git process is running")
     g = _git(repo.root)
     body = message.rstrip() + "\n\n" + TRAILER + "\n"
+    saved = _index_entries(repo, paths)
+    untracked = [p for p in paths if p not in saved]
     try:
-        g.git.add("--", *paths)
-        g.git.commit("-m", body, "--", *paths)
+        if untracked:
+            g.git.add("--", *_literal(untracked))
+        g.git.commit("-m", body, "--only", "--", *_literal(paths))
     except git.GitCommandError as exc:
+        _restore_index(repo, paths, saved)
         detail = (exc.stderr or exc.stdout or "").strip().removeprefix("stderr:").strip(" '\n")
         raise UsageError(f"git commit failed: {detail}") from None
     return g.head.commit.hexsha

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FakeBackend, git, make_repo, placeholder_rewrite, rename_rewrite
-from fastapply.apply import apply_results, list_records
+from fastapply.apply import apply_results
 from fastapply.edit import EditOptions, EditRequest, edit_file
 from fastapply.errors import RefusedError
+from fastapply.journal import Journal
 from fastapply.repo import TRAILER, find_repo, list_files
 
 RENAME = "Rename the function add to plus."
@@ -104,7 +105,7 @@ def test_apply_refuses_everything_when_one_file_changed_after_the_edit(tmp_path:
         apply_results(results)
     assert (repo / "a.py").read_text() == CODE
     assert (repo / "b.py").read_text() == CODE + "# mine\n"
-    assert list_records(find_repo(repo).git_dir) == []
+    assert Journal(find_repo(repo).git_dir).records() == []
 
 
 @pytest.mark.parametrize(
@@ -203,7 +204,9 @@ def test_index_lock_blocks_a_commit_before_anything_is_written(tmp_path: Path) -
     assert "plus" in (repo / "m.py").read_text()
 
 
-def test_detached_head_and_a_repository_without_commits_both_apply_and_commit(tmp_path: Path) -> None:
+def test_detached_head_commits_and_a_repository_without_commits_refuses_to_commit_the_users_file(
+    tmp_path: Path,
+) -> None:
     detached = make_repo(tmp_path / "d", {"m.py": CODE})
     git(detached, "checkout", "-q", "--detach")
     assert find_repo(detached).detached
@@ -212,8 +215,11 @@ def test_detached_head_and_a_repository_without_commits_both_apply_and_commit(tm
 
     empty = make_repo(tmp_path / "e", {"m.py": CODE}, commit=False)
     assert find_repo(empty).head is None
-    apply_results([_edit(empty / "m.py")], commit=True)
-    assert "plus" in git(empty, "show", "HEAD:m.py")
+    with pytest.raises(RefusedError, match="m.py is not committed yet"):
+        apply_results([_edit(empty / "m.py")], commit=True)  # the commit would be all the user's file
+    assert (empty / "m.py").read_text() == CODE
+    apply_results([_edit(empty / "m.py")])
+    assert "plus" in (empty / "m.py").read_text()
 
 
 def test_works_from_a_subdirectory_and_in_a_linked_worktree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,7 +236,7 @@ def test_works_from_a_subdirectory_and_in_a_linked_worktree(tmp_path: Path, monk
     apply_results([_edit(wt / "pkg" / "m.py")])
     assert "plus" in (wt / "pkg" / "m.py").read_text()
     assert (repo / "pkg" / "m.py").read_text() == CODE
-    assert len(list_records(info.git_dir)) == 1
+    assert len(Journal(info.git_dir).records()) == 1
 
 
 def test_list_files_reports_git_status(tmp_path: Path) -> None:
@@ -246,29 +252,6 @@ def test_list_files_reports_git_status(tmp_path: Path) -> None:
     }
     assert files["bin.dat"].binary and not files["clean.py"].binary
     assert files["mod.py"].too_large and not files["clean.py"].too_large
-
-
-def test_merge_takes_in_a_concurrent_edit_elsewhere_in_the_file_and_undo_restores_it(tmp_path: Path) -> None:
-    from fastapply.undo import undo_last
-
-    text = "def add(a, b):\n    return a + b\n" + "".join(f"x{i} = {i}\n" for i in range(10))
-    repo = make_repo(tmp_path / "r", {"m.py": text})
-    result = _edit(repo / "m.py")
-    concurrent = text + "tail = 1\n"
-    (repo / "m.py").write_text(concurrent)
-    apply_results([result], merge=True)
-    assert (repo / "m.py").read_text() == concurrent.replace("add", "plus")
-    assert undo_last(repo).status == "undone"
-    assert (repo / "m.py").read_text() == concurrent
-
-
-def test_merge_refuses_a_conflicting_concurrent_edit(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {"m.py": CODE})
-    result = _edit(repo / "m.py")
-    (repo / "m.py").write_text(CODE.replace("add", "mine"))
-    with pytest.raises(RefusedError, match="merge conflicts"):
-        apply_results([result], merge=True)
-    assert (repo / "m.py").read_text() == CODE.replace("add", "mine")
 
 
 @pytest.mark.parametrize(

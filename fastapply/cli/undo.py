@@ -1,7 +1,9 @@
-"""`fastapply undo [--list]`: restore the files of the last apply, or list the recorded applies.
+"""`fastapply undo [ID] [--list]`: restore the files of the last apply (or of apply ID), or list them.
 
-Exit 0 when restored or when there is nothing to undo, 3 when refused (a file no longer holds what
-fastapply wrote); the reason goes to stderr.
+Exit 0 when restored or when there is nothing to undo, 2 for an unknown ID, 3 when refused (a file
+no longer holds what fastapply wrote, or a recorded path is not inside the work tree); the reason
+goes to stderr. ``--list`` prints one apply a line, newest first: id, time, state (applied, undone,
+or blocked with the reason), instruction and files.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from pathlib import Path
 
 from fastapply.errors import EXIT_OK, EXIT_REFUSED
 from fastapply.repo import find_repo
-from fastapply.undo import list_applies, undo_last
+from fastapply.undo import blockers, list_applies, undo_apply, undo_last
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("apply_id", nargs="?", metavar="ID", help="undo this apply (an id, or its start, from --list)")
     parser.add_argument("--list", action="store_true", help="list recorded applies, newest first")
 
 
@@ -26,16 +29,20 @@ def main(args: argparse.Namespace) -> int:
         for record in list_applies(root):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
             state = "undone" if record.undone else "applied"
+            if not record.undone and (blocked := blockers(root, record)):
+                state = "blocked (" + "; ".join(f"{path}: {why}" for path, why in blocked) + ")"
             first = record.instruction.strip().splitlines()
             files = ", ".join(record.paths)
-            print(f"{record.id}  {when}  {state:7}  {first[0] if first else ''!s}  [{files}]")
+            print(f"{record.id}  {when}  {state}  {first[0] if first else ''!s}  [{files}]")
         return EXIT_OK
-    report = undo_last(root)
+    report = undo_apply(root, args.apply_id) if args.apply_id else undo_last(root)
     if report.status == "nothing":
-        print("nothing to undo", file=sys.stderr)
+        print(report.reason if args.apply_id else "nothing to undo", file=sys.stderr)
         return EXIT_OK
     if report.status == "refused":
-        print(f"fastapply: undo refused, nothing restored: {report.reason}", file=sys.stderr)
+        print(f"fastapply: undo of {report.apply_id} refused, nothing restored: {report.reason}", file=sys.stderr)
+        print("fastapply: `fastapply undo --list` shows the older applies; `fastapply undo ID` undoes one of them",
+              file=sys.stderr)
         return EXIT_REFUSED
     for path in report.restored:
         print(f"restored {path}")

@@ -1,0 +1,207 @@
+"""The undo journal under the git dir: apply records, content blobs, and the lock writers share.
+
+``<git dir>/fastapply/`` holds ``applies/<id>.json`` (one record per apply: which files, their
+bytes before and after by sha256, mode and owner), ``blobs/<sha256>`` (the bytes themselves) and
+``lock``, a file every writer of the work tree flocks, so that a fingerprint check and the replace
+after it are one step across processes. ``journal_dir(git_dir)`` is the one place the folder's
+name is spelled; other state under it (batch progress, TUI history) should be placed through it.
+
+A record read back is checked field by field: a damaged or forged one is skipped, never guessed
+at. Whether a recorded path lies inside the work tree is ``fastapply.writer``'s check, made at the
+moment of each write. Failures to keep the journal become ``RefusedError``: no write happens
+without its record.
+
+This module knows the journal's files, not git, the work tree or models.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from fastapply.errors import RefusedError, UsageError
+from fastapply.files import sha256, write_atomic
+
+JOURNAL_DIRNAME = "fastapply"
+_ID = re.compile(r"[0-9]{20}-[0-9a-f]{6}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def journal_dir(git_dir: Path) -> Path:
+    """The folder of fastapply's own state for the work tree whose git dir is ``git_dir``."""
+    return git_dir / JOURNAL_DIRNAME
+
+
+def new_apply_id() -> str:
+    """Sortable by time, unique across processes."""
+    return f"{time.time_ns():020d}-{secrets.token_hex(3)}"
+
+
+@dataclass(slots=True)
+class AppliedFile:
+    path: str  # repo-relative path of the file written
+    before_sha256: str
+    after_sha256: str
+    mode: int
+    uid: int | None = None  # the owner found at write time; None in records from before owners were kept
+    gid: int | None = None
+
+
+@dataclass(slots=True)
+class ApplyRecord:
+    id: str
+    time: float
+    instruction: str
+    repo_root: str
+    files: list[AppliedFile] = field(default_factory=list)
+    commit: str | None = None
+    undone: bool = False
+
+    @property
+    def paths(self) -> list[str]:
+        """The files written, each once, in the order first written."""
+        return list(dict.fromkeys(f.path for f in self.files))
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ApplyRecord:
+        """A record from its JSON form.
+
+        Raises:
+            ValueError: a field is missing or of the wrong kind.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+            raise ValueError("not an apply record")
+        record = cls(
+            id=_typed(data, "id", str),
+            time=float(_typed(data, "time", (int, float))),
+            instruction=_typed(data, "instruction", str),
+            repo_root=_typed(data, "repo_root", str),
+            files=[_applied_file(f) for f in data["files"]],
+            commit=_typed(data, "commit", (str, type(None))),
+            undone=_typed(data, "undone", bool),
+        )
+        if not _ID.fullmatch(record.id):
+            raise ValueError(f"bad apply id {record.id!r}")
+        return record
+
+
+def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind in (int, (int, float)):
+        raise ValueError(f"{key}: {value!r}")
+    return value
+
+
+def _applied_file(data: Any) -> AppliedFile:
+    if not isinstance(data, dict):
+        raise ValueError("not a file entry")
+    entry = AppliedFile(
+        path=_typed(data, "path", str),
+        before_sha256=_typed(data, "before_sha256", str),
+        after_sha256=_typed(data, "after_sha256", str),
+        mode=_typed(data, "mode", int),
+        uid=_typed(data, "uid", (int, type(None))),
+        gid=_typed(data, "gid", (int, type(None))),
+    )
+    if not (_DIGEST.fullmatch(entry.before_sha256) and _DIGEST.fullmatch(entry.after_sha256)):
+        raise ValueError("bad digest")
+    return entry
+
+
+class Journal:
+    """The journal of one work tree (``git_dir`` is that work tree's own git dir)."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self.root = journal_dir(git_dir)
+
+    def _refuse(self, exc: OSError, what: str) -> RefusedError:
+        why = exc.strerror or str(exc)
+        return RefusedError(f"cannot {what} in {self.root} ({why}), so nothing is written without its undo")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the journal's lock (exclusive, across processes) for one check-and-write."""
+        try:
+            for folder in (self.root / "applies", self.root / "blobs"):
+                folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise self._refuse(exc, "keep the undo journal") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def store_blob(self, data: bytes) -> str:
+        digest = sha256(data)
+        path = self.root / "blobs" / digest
+        if self.load_blob(digest) is None:
+            try:
+                write_atomic(path, data, 0o644)
+            except OSError as exc:
+                raise self._refuse(exc, "save a copy for undo") from None
+        return digest
+
+    def load_blob(self, digest: str) -> bytes | None:
+        """The bytes with this sha256, or None when missing, damaged or not a digest at all."""
+        if not _DIGEST.fullmatch(digest):
+            return None
+        try:
+            data = (self.root / "blobs" / digest).read_bytes()
+        except OSError:
+            return None
+        return data if sha256(data) == digest else None
+
+    def save(self, record: ApplyRecord) -> None:
+        path = self.root / "applies" / f"{record.id}.json"
+        try:
+            write_atomic(path, json.dumps(record.to_dict(), indent=1).encode(), 0o644)
+        except OSError as exc:
+            raise self._refuse(exc, "record the apply") from None
+
+    def discard(self, record: ApplyRecord) -> None:
+        """Remove a record that names no file (its only write failed)."""
+        assert not record.files
+        try:
+            (self.root / "applies" / f"{record.id}.json").unlink(missing_ok=True)
+        except OSError:
+            pass  # an empty record restores nothing; undo passes over it
+
+    def records(self) -> list[ApplyRecord]:
+        """Every readable record, newest first; damaged or forged ones are skipped."""
+        folder = self.root / "applies"
+        if not folder.is_dir():
+            return []
+        records = []
+        for path in sorted(folder.glob("*.json"), reverse=True):
+            try:
+                record = ApplyRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError, OSError, UnicodeDecodeError):
+                continue
+            if path.stem == record.id:
+                records.append(record)
+        return records
+
+    def find(self, apply_id: str) -> ApplyRecord:
+        """The record whose id is (or starts with) ``apply_id``.
+
+        Raises:
+            UsageError: no record, or several, match.
+        """
+        matches = [r for r in self.records() if r.id.startswith(apply_id)] if apply_id else []
+        if len(matches) != 1:
+            what = "no apply" if not matches else f"{len(matches)} applies"
+            raise UsageError(f"{what} with id {apply_id!r} (`fastapply undo --list` shows them)")
+        return matches[0]
