@@ -22,10 +22,12 @@ from typing import Any, Callable
 
 from fastapply.apply import ApplySession
 from fastapply.backend import Backend
-from fastapply.edit import EditOptions, EditRequest, EditResult, edit_source, read_for_edit
+from fastapply.checks import CheckResult, CheckRunner
+from fastapply.edit import EditOptions, EditRequest, EditResult, read_for_edit
 from fastapply.errors import RefusedError, UsageError
 from fastapply.files import write_atomic
 from fastapply.repo import RepoInfo
+from fastapply.retry import edit_checked
 
 DONE_STATUSES = ("changed", "unchanged")  # a job whose files all end so is done
 
@@ -36,6 +38,9 @@ class Events:
     def file_started(self, path: str) -> None: ...
 
     def text(self, path: str, piece: str) -> None: ...
+
+    def file_retrying(self, path: str, attempt: int, failed: list[CheckResult]) -> None:
+        """A candidate failed ``failed``; attempt number ``attempt`` (from 2) starts now."""
 
     def file_completed(self, result: EditResult, *, written: bool) -> None: ...
 
@@ -60,6 +65,13 @@ class LazyBackend:
         return self._backend
 
 
+def checker_for(repo: RepoInfo, options: EditOptions) -> CheckRunner | None:
+    """The checks ``options`` ask for, or None when there are none."""
+    if not options.builtin_checks and not options.checks:
+        return None
+    return CheckRunner(repo, list(options.checks), builtin=options.builtin_checks)
+
+
 def run_edits(
     backend: LazyBackend,
     repo: RepoInfo,
@@ -73,10 +85,16 @@ def run_edits(
 ) -> RunOutcome:
     """Edit ``paths`` with ``instruction``; write the changed ones unless ``write`` is False.
 
+    Each changed candidate is checked and retried as ``options`` say (``fastapply.retry``); a
+    ``check-failed`` result is never written. A configured check command that cannot start
+    raises ``fastapply.checks.CheckSetupError`` before anything is read or loaded.
     The caller commits with ``outcome.session.finish(commit=True)`` when it wants to.
     """
     events = events or Events()
     options = options or EditOptions()
+    checker = checker_for(repo, options)
+    if checker is not None:
+        checker.preflight()
     outcome = RunOutcome()
     session = ApplySession(repo, instruction) if write else None
     reads = [read_for_edit(EditRequest(p, instruction, options), repo) for p in paths]
@@ -87,8 +105,10 @@ def run_edits(
         else:
             request = EditRequest(source.path, instruction, options)
             name = source.path
-            result = edit_source(
-                backend.get(), source, request, on_text=lambda piece: events.text(name, piece), cancel=cancel
+            result = edit_checked(
+                backend.get(), source, request, checker, cancel=cancel,
+                on_text=lambda piece: events.text(name, piece),
+                on_retry=lambda attempt, failed: events.file_retrying(name, attempt, failed),
             )
         written = False
         if session is not None and result.status == "changed":

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from fastapply.backend import Backend
+from fastapply.checks import CheckResult
+from fastapply.config import DEFAULT_MAX_ATTEMPTS, CheckEntry, Config
 from fastapply.diff import Hunk, format_hunks, split_hunks
 from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats, PromptTooLong
 from fastapply.errors import FastapplyError
@@ -25,7 +27,7 @@ from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, current_
 from fastapply.guards import check_output
 from fastapply.repo import RepoInfo, find_repo
 
-Status = Literal["changed", "unchanged", "refused", "failed"]
+Status = Literal["changed", "unchanged", "refused", "failed", "check-failed"]
 
 
 @dataclass(slots=True)
@@ -33,6 +35,25 @@ class EditOptions:
     max_new_tokens: int | None = None
     allow_deletion: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
+    # check and retry (fastapply.checks, fastapply.retry)
+    builtin_checks: bool = True  # the candidate must parse (Python, JSON, TOML, YAML)
+    checks: list[CheckEntry] = field(default_factory=list)  # configured [[tool.fastapply.check]]
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # generations per file, the first included
+    write_failing: bool = False  # write the last candidate even though its checks fail
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: object) -> EditOptions:
+        """The options a configuration implies (every way in uses the same), then ``overrides``."""
+        options = cls(
+            max_new_tokens=config.max_new_tokens,
+            allow_deletion=config.allow_deletion,
+            max_bytes=config.max_bytes,
+            checks=list(config.checks),
+            max_attempts=config.max_attempts,
+        )
+        for key, value in overrides.items():
+            setattr(options, key, value)
+        return options
 
 
 @dataclass(slots=True)
@@ -57,6 +78,9 @@ class EditResult:
     after_sha256: str = ""
     source: SourceFile | None = None
     instruction: str = ""
+    attempts: int = 0  # generations made for this file (0: refused before any)
+    checks: list[CheckResult] = field(default_factory=list)  # every attempt's, in order
+    checks_passed: bool | None = None  # None: no check applied to the last candidate
 
     def changed_on_disk(self) -> bool:
         """Whether the file no longer holds the bytes it held when it was read."""
@@ -94,8 +118,13 @@ def edit_source(
     *,
     on_text: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
+    prediction: str | None = None,
 ) -> EditResult:
-    """Step 4: generate the rewrite of an already read file and judge it."""
+    """Step 4: generate the rewrite of an already read file and judge it.
+
+    ``prediction`` is what the output is expected to be (a failed attempt being fixed): the
+    drafter's source instead of the file, so only the fix is generated token by token.
+    """
     result = EditResult(
         path=source.path,
         before=source.text,
@@ -110,6 +139,7 @@ def edit_source(
                 instruction=request.instruction,
                 path=source.path,
                 max_new_tokens=request.options.max_new_tokens,
+                prediction=prediction,
                 cancel=cancel,
                 on_text=on_text,
             )
@@ -121,6 +151,7 @@ def edit_source(
         return _fail(result, f"engine error: {exc}")
     except MemoryError:
         return _fail(result, "out of memory")
+    result.attempts = 1
     result.stats = generated.stats
     result.finish_reason = generated.finish_reason
     if generated.finish_reason == "length":

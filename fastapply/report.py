@@ -15,11 +15,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from fastapply.checks import CheckResult
 from fastapply.edit import EditResult
-from fastapply.errors import EXIT_CHANGED, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from fastapply.errors import EXIT_CHANGED, EXIT_CHECKS, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 FORMATS = ("text", "json", "jsonl")
-STATUSES = ("changed", "unchanged", "refused", "failed")
+STATUSES = ("changed", "unchanged", "refused", "failed", "check-failed")
 
 
 def count_statuses(results: list[EditResult]) -> dict[str, int]:
@@ -44,17 +45,23 @@ def file_record(result: EditResult, *, written: bool = False) -> dict[str, Any]:
         "seconds": round(stats.seconds, 6) if stats else 0.0,
         "tokens_per_second": round(stats.tokens_per_second, 3) if stats else 0.0,
         "acceptance": round(stats.acceptance, 6) if stats else 0.0,
+        "attempts": result.attempts,
+        "checks_passed": result.checks_passed,
+        "checks": [c.to_dict() for c in result.checks],
     }
 
 
 def exit_code(results: list[EditResult], *, changes_fail: bool) -> int:
-    """The exit code of a run: interrupted > engine failure > refused > changed (when that fails)."""
+    """The exit code of a run: interrupted > engine failure > refused > checks failed (even when
+    written with ``--write-failing``) > changed (when that fails)."""
     if any(r.finish_reason == "cancelled" for r in results):
         return EXIT_INTERRUPTED
     if any(r.status == "failed" for r in results):
         return EXIT_ENGINE
     if any(r.status == "refused" for r in results):
         return EXIT_REFUSED
+    if any(r.status == "check-failed" or r.checks_passed is False for r in results):
+        return EXIT_CHECKS
     if changes_fail and any(r.status == "changed" for r in results):
         return EXIT_CHANGED
     return EXIT_OK
@@ -99,7 +106,7 @@ def job_record(
 def summarize_batch(jobs: list[dict[str, Any]], *, total: int, seconds: float, code: int) -> dict[str, Any]:
     """The summary of a batch from its job records; ``pending`` counts jobs a rerun will run."""
     ran = [j for j in jobs if not j["skipped"]]
-    pending = total - len(jobs) + sum(1 for j in ran if j["error"] or j["refused"] or j["failed"])
+    pending = total - len(jobs) + sum(1 for j in ran if j["error"] or j["refused"] or j["failed"] or j["check-failed"])
     return {
         "jobs": total,
         "ran": len(ran),
@@ -125,6 +132,9 @@ class Reporter:
         pass
 
     def file_started(self, path: str) -> None:
+        pass
+
+    def file_retrying(self, path: str, attempt: int, failed: list[CheckResult]) -> None:
         pass
 
     def file_completed(self, result: EditResult, *, written: bool) -> None:
@@ -154,7 +164,7 @@ class Reporter:
             table.add_column(column)
         for job in self.jobs:
             note = "done earlier (skipped)" if job["skipped"] else job["error"]
-            if not note and (job["refused"] or job["failed"]):
+            if not note and (job["refused"] or job["failed"] or job["check-failed"]):
                 note = "pending: runs again next time"
             first = (job["instruction"].strip().splitlines() or [""])[0][:40]
             table.add_row(str(job["job"]), first, *(str(job[k]) for k in STATUSES), note)
@@ -172,11 +182,16 @@ class Reporter:
             verb = "changed (written)" if record["written"] else "would change"
         reason = f": {record['reason']}" if record["reason"] else ""
         self.stream.write(f"{record['path']}: {verb}{reason}\n")
+        for check in record["checks"]:
+            if not check["ok"]:
+                first = (check["output"].strip().splitlines() or [""])[0]
+                self.stream.write(f"  attempt {check['attempt']}: {check['name']} failed: {first}\n")
 
     def _summary(self, s: dict[str, Any]) -> None:
+        checks = f", {s['check-failed']} check-failed" if s["check-failed"] else ""
         self.stream.write(
             f"{s['files']} file(s): {s['changed']} changed, {s['unchanged']} unchanged, "
-            f"{s['refused']} refused, {s['failed']} failed; {s['written']} written\n"
+            f"{s['refused']} refused, {s['failed']} failed{checks}; {s['written']} written\n"
         )
         self.stream.flush()
 
@@ -212,6 +227,9 @@ class JsonlReporter(Reporter):
 
     def file_started(self, path: str) -> None:
         self._event("file.started", path=path)
+
+    def file_retrying(self, path: str, attempt: int, failed: list[CheckResult]) -> None:
+        self._event("file.retrying", path=path, attempt=attempt, checks=[c.to_dict() for c in failed])
 
     def _file(self, record: dict[str, Any]) -> None:
         self._event("file.completed", **record)

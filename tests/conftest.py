@@ -151,6 +151,20 @@ class FakeBackend:
         return max(1, len(text) // 4)
 
 
+class ScriptedBackend(FakeBackend):
+    """A backend that answers the n-th ``generate`` with ``answers[n]`` (the last one repeats).
+
+    ``requests`` keeps every request, so a test sees each attempt's instruction and prediction.
+    """
+
+    def __init__(self, answers: list[str], **kwargs: object) -> None:
+        super().__init__(rewrite=self._next, **kwargs)  # type: ignore[arg-type]
+        self.answers = list(answers)
+
+    def _next(self, code: str, request: GenerationRequest) -> str:
+        return self.answers[min(len(self.requests), len(self.answers)) - 1]
+
+
 def rename_rewrite(code: str, request: GenerationRequest) -> str:
     """Understands "rename X to Y" instructions (whole words); leaves anything else unchanged."""
     match = _RENAME.search(request.instruction)
@@ -221,6 +235,7 @@ def use_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], None]:
 
 __all__ = [
     "FakeBackend",
+    "ScriptedBackend",
     "git",
     "make_repo",
     "paced_backend",

@@ -321,3 +321,18 @@ def test_commit_is_skipped_when_a_file_was_refused_and_a_failing_hook_is_reporte
     assert "files written but not committed" in captured.err and "hook says no" in captured.err
     assert json.loads(captured.out)["summary"]["exit_code"] == 2
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+@pytest.mark.parametrize("stage", [False, True])
+def test_commit_refuses_files_holding_the_users_own_changes_before_the_model_loads(
+    repo: Path, backend, use_backend, capsys, stage: bool
+) -> None:
+    (repo / "a.py").write_text(CODE + "# mine\n")
+    if stage:
+        git(repo, "add", "a.py")
+    index = (repo / ".git" / "index").read_bytes()
+    assert run("a.py", "b.py", "-m", RENAME, "--commit") == 3
+    assert "a commit would carry your own changes" in capsys.readouterr().err
+    assert (repo / "a.py").read_text() == CODE + "# mine\n" and (repo / "b.py").read_text() == CODE
+    assert (repo / ".git" / "index").read_bytes() == index and use_backend.loads == []
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from fastapply.batch import BatchState, JobOutcome, parse_jobs, run_batch, state_path
-from fastapply.cli.common import ProgressEvents, expand_paths, options_from
+from fastapply.cli.common import ProgressEvents, add_edit_options, expand_paths, options_from
 from fastapply.cli.model_options import lazy_backend
 from fastapply.errors import UsageError
 from fastapply.report import FORMATS, batch_exit_code, job_record, make_reporter, summarize_batch
@@ -27,8 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("jobs", metavar="JOBS.jsonl", help='one {"files": [...], "instruction": ...} per line')
     parser.add_argument("--restart", action="store_true", help="forget finished jobs and run them all again")
     parser.add_argument("--output-format", choices=FORMATS, default="text")
-    parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
-    parser.add_argument("--allow-deletion", action="store_true", help="accept output that drops most of a file")
+    add_edit_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:

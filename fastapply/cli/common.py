@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from fastapply.batch import Events
+from fastapply.checks import CheckResult
+from fastapply.config import Config
 from fastapply.edit import EditOptions, EditResult
 from fastapply.errors import UsageError
 from fastapply.globs import compile_glob, is_glob
 from fastapply.repo import RepoInfo
+from fastapply.scratch import visible_files
 
 def expand_paths(patterns: list[str], repo: RepoInfo | None = None) -> list[str]:
     """Literal paths as given; globs (``fastapply.globs``: git's rules) matched against the files
@@ -62,29 +64,47 @@ def _visible_files(repo: RepoInfo | None) -> list[str]:
             dirs[:] = [d for d in dirs if d != ".git"]
             found.extend(Path(folder, name).as_posix().removeprefix("./") for name in names)
         return sorted(found)
-    done = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=os.getcwd(), capture_output=True, check=False,
+    return [p for p in visible_files(repo, Path.cwd()) if os.path.isfile(p)]
+
+
+def add_edit_options(parser: argparse.ArgumentParser, *, deletion: bool = True) -> None:
+    """The options of every editing command (run, batch, hook): token limit, deletion, checks."""
+    parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
+    if deletion:
+        parser.add_argument("--allow-deletion", action="store_true", help="accept output that drops most of a file")
+    parser.add_argument(
+        "--max-attempts", type=int, metavar="N",
+        help="generations per file when checks fail, the first included (default: 3, or max_attempts in the config)",
     )
-    if done.returncode != 0:
-        raise UsageError(f"cannot list the repository's files: {done.stderr.decode(errors='replace').strip()}")
-    names = {os.fsdecode(p) for p in done.stdout.split(b"\0") if p}
-    return sorted(p for p in names if os.path.isfile(p))
+    parser.add_argument("--no-checks", action="store_true", help="run neither the parse checks nor the configured ones")
+    parser.add_argument(
+        "--write-failing", action="store_true", help="write the last candidate even when its checks fail (exit 5 still)"
+    )
 
 
 def options_from(args: argparse.Namespace) -> EditOptions:
-    config = getattr(args, "config", None)
+    """The edit options: the configuration's, then what the command line says.
+
+    Raises:
+        UsageError: a numeric option is not positive.
+    """
+    config = getattr(args, "config", None) or Config()
+    options = EditOptions.from_config(config)
     max_new = getattr(args, "max_new_tokens", None)
-    if max_new is None and config is not None:
-        max_new = config.max_new_tokens
-    if max_new is not None and max_new <= 0:
-        raise UsageError(f"--max-new-tokens must be positive, not {max_new}")
-    options = EditOptions(max_new_tokens=max_new)
-    if config is not None:
-        options.max_bytes = config.max_bytes
-        options.allow_deletion = config.allow_deletion
+    if max_new is not None:
+        if max_new <= 0:
+            raise UsageError(f"--max-new-tokens must be positive, not {max_new}")
+        options.max_new_tokens = max_new
+    attempts = getattr(args, "max_attempts", None)
+    if attempts is not None:
+        if attempts <= 0:
+            raise UsageError(f"--max-attempts must be positive, not {attempts}")
+        options.max_attempts = attempts
     if getattr(args, "allow_deletion", False):
         options.allow_deletion = True
+    if getattr(args, "no_checks", False):
+        options.builtin_checks, options.checks = False, []
+    options.write_failing = bool(getattr(args, "write_failing", False))
     return options
 
 
@@ -132,6 +152,12 @@ class ProgressEvents(Events):
             self.progress.update(self.task, advance=1 if self.per_file else 0, speed=speed)
         if self.reporter is not None:
             self.reporter.file_completed(result, written=written)
+
+    def file_retrying(self, path: str, attempt: int, failed: list[CheckResult]) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=f"{path} (attempt {attempt}: {failed[0].name} failed)")
+        if self.reporter is not None:
+            self.reporter.file_retrying(path, attempt, failed)
 
     def job_done(self) -> None:
         if self.progress is not None and not self.per_file:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from fastapply.cli.common import ProgressEvents, options_from
+from fastapply.cli.common import ProgressEvents, add_edit_options, options_from
 from fastapply.cli.model_options import lazy_backend
 from fastapply.config import Config
 from fastapply.errors import EXIT_OK
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true", help="never write; exit 1 if a file would change")
     parser.add_argument("--diff", action="store_true", help="print the diff of each file")
     parser.add_argument("--output-format", choices=FORMATS, default="text")
-    parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
+    add_edit_options(parser, deletion=False)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """`fastapply run FILES... -m INSTRUCTION`: rewrite files headlessly, for scripts and CI.
 
 A thin shell over ``fastapply.batch.run_edits``: expands globs, checks what can be checked before
-the model loads (paths, a locked index when committing), shows a progress bar on stderr when it is
+the model loads (paths; with ``--commit``, a locked index, a merge in progress, or files holding
+the user's own changes that the commit would carry), shows a progress bar on stderr when it is
 a terminal, and prints results on stdout as text, JSON or JSONL. Exit codes: ARCHITECTURE.md,
 "Exit codes".
 """
@@ -9,17 +10,18 @@ a terminal, and prints results on stdout as text, JSON or JSONL. Exit codes: ARC
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from fastapply.apply import ApplySession
+from fastapply.apply import ApplySession, refuse_uncommittable
 from fastapply.batch import run_edits
-from fastapply.cli.common import ProgressEvents, expand_paths, options_from
+from fastapply.cli.common import ProgressEvents, add_edit_options, expand_paths, options_from
 from fastapply.cli.model_options import lazy_backend
-from fastapply.errors import EXIT_OK, FastapplyError, RefusedError, UsageError
+from fastapply.errors import EXIT_OK, FastapplyError, UsageError
 from fastapply.report import FORMATS, exit_code, make_reporter, summarize
-from fastapply.repo import find_repo, index_locked
+from fastapply.repo import RepoInfo, find_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--diff", action="store_true", help="print the diff of each file")
     parser.add_argument("--output-format", choices=FORMATS, default="text")
-    parser.add_argument("--max-new-tokens", type=int, metavar="N", help="cut generation off after N tokens")
-    parser.add_argument("--allow-deletion", action="store_true", help="accept output that drops most of a file")
+    add_edit_options(parser)
     parser.add_argument("--commit", action="store_true", help="commit the written files (hooks run)")
     parser.add_argument("--commit-message", metavar="TEXT", help="commit message (default: from the instruction)")
 
@@ -46,8 +47,8 @@ def main(args: argparse.Namespace) -> int:
     write = not args.check
     if args.commit and args.check:
         raise UsageError("--commit and --check do not go together")
-    if args.commit and index_locked(repo):
-        raise RefusedError(f"{repo.git_dir / 'index.lock'} exists: another git process is running; nothing written")
+    if args.commit:
+        refuse_uncommittable(repo, _in_tree(paths, repo))  # before the model loads
     reporter = make_reporter(args.output_format, sys.stdout, show_diff=args.diff or args.check)
     reporter.run_started(paths, args.instruction, args.model or "default")
     events = ProgressEvents(len(paths), reporter)
@@ -64,6 +65,16 @@ def main(args: argparse.Namespace) -> int:
         summarize(outcome.results, written=len(outcome.written), seconds=time.perf_counter() - started, code=code)
     )
     return code
+
+
+def _in_tree(paths: list[str], repo: RepoInfo) -> list[str]:
+    """The repo-relative form of the paths that lie in the work tree (the others are refused later)."""
+    inside = []
+    for path in paths:
+        rel = os.path.relpath(os.path.abspath(path), repo.root)
+        if not rel.startswith(".."):
+            inside.append(Path(rel).as_posix())
+    return inside
 
 
 def _commit(session: ApplySession, message: str | None, code: int) -> int:
