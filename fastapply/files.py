@@ -1,10 +1,12 @@
-"""Safe reading and writing of one file inside a repository's work tree.
+"""Safe reading of one file inside a repository's work tree, and atomic writes of fastapply's own files.
 
 Reading resolves the path (it must stay inside the work tree and outside ``.git/``; a symlink is
 followed only when its target is inside the tree), refuses binary files, Git LFS pointers and files
 above a size limit, decodes strictly and remembers how the file was written (encoding, BOM, line
-endings, final newline, mode) so that new text can be written back in the same style. Writing is
-atomic: a temporary file in the same directory, fsync, the original mode, ``os.replace``.
+endings, final newline, mode) so that new text can be written back in the same style.
+``write_atomic`` (a temporary file in the same directory, fsync, the given mode, ``os.replace``) is
+for fastapply's own state files; files of the work tree are written by ``fastapply.writer``, which
+checks the path again at the moment of writing.
 
 The text handed to the rest of fastapply always uses ``\\n``; this module alone knows the bytes.
 It knows nothing about git beyond the work tree and git-dir paths it is given.
@@ -265,7 +267,11 @@ def current_sha256(path: Path) -> str | None:
 
 
 def write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` so a reader sees the old or the new bytes, never a mix."""
+    """Replace ``path`` with ``data`` so a reader sees the old or the new bytes, never a mix.
+
+    Raises:
+        OSError: the write failed; ``path`` is as it was and no temporary file is left.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".fastapply.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

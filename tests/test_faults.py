@@ -255,22 +255,66 @@ def test_owner_and_group_survive_the_write_and_the_undo(repo: Path) -> None:
 # 8. A parent folder swapped for a symlink while the model generates.
 
 
-def test_a_parent_swapped_for_a_symlink_during_generation_is_refused(repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("swapped", ["parent", "file"])
+def test_a_folder_or_file_swapped_for_a_symlink_during_generation_is_refused(
+    repo: Path, tmp_path: Path, swapped: str
+) -> None:
     decoy = tmp_path / "decoy"
     decoy.mkdir()
-    (decoy / "c.py").write_text(CODE)  # same bytes, so a fingerprint through the link matches
+    (decoy / "c.py").write_text(CODE)  # same bytes, so a fingerprint read through the link matches
 
     def swap(request: object) -> None:
-        (repo / "sub").rename(tmp_path / "moved-sub")
-        (repo / "sub").symlink_to(decoy)
+        if swapped == "parent":
+            (repo / "sub").rename(tmp_path / "moved-sub")
+            (repo / "sub").symlink_to(decoy)
+        else:
+            (repo / "sub" / "c.py").rename(tmp_path / "moved-c.py")
+            (repo / "sub" / "c.py").symlink_to(decoy / "c.py")
 
     result = _edit(repo / "sub" / "c.py", backend=FakeBackend(rewrite=rename_rewrite, during=swap))
-    before = snapshot(repo, decoy / "c.py", tmp_path / "moved-sub" / "c.py")
+    watched = (decoy / "c.py", tmp_path / "moved-sub" / "c.py", tmp_path / "moved-c.py")
+    before = snapshot(repo, *watched)
     with pytest.raises(RefusedError) as caught:
         apply_results([result])
-    assert caught.value.path == "sub/c.py" and "sub" in caught.value.reason
-    assert snapshot(repo, decoy / "c.py", tmp_path / "moved-sub" / "c.py") == before
+    assert caught.value.path == "sub/c.py"
+    assert snapshot(repo, *watched) == before
     assert (decoy / "c.py").read_text() == CODE
+    assert undo_last(repo).status == "nothing"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 256 KiB tmpfs (root only); skipped where the machine does not allow mounting."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_really_full_disk_refuses_the_write_and_the_file_is_byte_identical(small_disk: Path) -> None:
+    repo = make_repo(small_disk / "repo", {"a.py": CODE * 40})
+    result = _edit(repo / "a.py")
+    filler = small_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(OSError, match="No space left"):
+        while True:
+            os.write(fd, b"\0" * 4096)
+    os.close(fd)
+    before = snapshot(repo)
+    with pytest.raises(RefusedError, match="No space left") as caught:
+        apply_results([result])
+    assert caught.value.path == "a.py"
+    assert snapshot(repo) == before
+    filler.unlink()
+    apply_results([result])  # the same result writes once there is room: the disk was the only fault
+    assert (repo / "a.py").read_bytes() == (CODE * 40).replace("add", "plus").encode()
 
 
 # 9. Undo trusts no path of its journal.

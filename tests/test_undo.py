@@ -84,3 +84,37 @@ def test_undo_cli_exit_codes_and_messages(tmp_path: Path, monkeypatch: pytest.Mo
     assert cli_main(["undo"]) == 0
     assert "restored a.py" in capsys.readouterr().out
     assert (repo / "a.py").read_text() == "add\n"
+
+
+def test_undo_by_id_prefix_and_an_unknown_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": "add\n", "b.py": "add\n"})
+    first = _apply(repo, "Rename add to plus", ["a.py"])
+    _apply(repo, "Rename add to sum", ["b.py"])
+    monkeypatch.chdir(repo)
+    assert cli_main(["undo", "no-such-id"]) == 2
+    assert "no apply with id 'no-such-id'" in capsys.readouterr().err
+    assert cli_main(["undo", first.id[:24]]) == 0
+    assert (repo / "a.py").read_text() == "add\n" and (repo / "b.py").read_text() == "sum\n"
+    assert cli_main(["undo", first.id]) == 0
+    assert "already undone" in capsys.readouterr().err
+    assert [r.undone for r in list_applies(repo)] == [False, True]
+
+
+def test_a_file_already_holding_its_bytes_from_before_counts_as_undone(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": "add\n", "b.py": "add\n"})
+    _apply(repo, "Rename add to plus", ["a.py", "b.py"])
+    (repo / "a.py").write_text("add\n")  # as after a write that was recorded and then never made
+    report = undo_last(repo)
+    assert (report.status, report.restored) == ("undone", ["b.py"])
+    assert (repo / "a.py").read_text() == "add\n" and (repo / "b.py").read_text() == "add\n"
+
+
+def test_damaged_records_are_skipped_and_never_restored_from(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": "add\n"})
+    record = _apply(repo, "Rename add to plus", ["a.py"])
+    applies = repo / ".git" / "fastapply" / "applies"
+    (applies / "99999999999999999999-ffffff.json").write_text("{not json")
+    forged = (applies / f"{record.id}.json").read_text().replace(record.id, "99999999999999999998-ffffff")
+    (applies / "99999999999999999998-ffffff.json").write_text(forged.replace('"mode": 420', '"mode": "rwx"'))
+    assert [r.id for r in list_applies(repo)] == [record.id]
+    assert undo_last(repo).status == "undone" and (repo / "a.py").read_text() == "add\n"
