@@ -52,11 +52,19 @@ def list_applies(repo_root: str | Path) -> list[ApplyRecord]:
     return Journal(find_repo(repo_root).git_dir).records()
 
 
-def blockers(repo_root: str | Path, record: ApplyRecord) -> list[tuple[str, str]]:
-    """Why ``record`` cannot be undone now, as ``(path, reason)``; empty when it can."""
+def blocked_applies(repo_root: str | Path) -> dict[str, list[tuple[str, str]]]:
+    """For each apply not yet undone that cannot be undone now, its ``(path, reason)`` list."""
     repo = find_repo(repo_root)
-    with ExitStack() as stack:
-        return _plan(repo, Journal(repo.git_dir), record, stack)[1]
+    journal = Journal(repo.git_dir)
+    blocked = {}
+    for record in journal.records():
+        if record.undone:
+            continue
+        with ExitStack() as stack:
+            refused = _plan(repo, journal, record, stack)[1]
+        if refused:
+            blocked[record.id] = refused
+    return blocked
 
 
 def undo_last(repo_root: str | Path) -> UndoReport:

@@ -475,3 +475,30 @@ def test_run_commit_never_commits_staged_and_unstaged_edits_of_the_user(
     assert (after["index"], after["staged"], after["head"]) == (before["index"], before["staged"], before["head"])
     assert cli_main(["undo"]) == 0  # whatever was written comes back out
     assert snapshot(repo) == before
+
+
+# Two undos of one apply at the same moment: one restores, the other finds it done.
+
+
+def _undoer(root: str, barrier: object, queue: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    report = undo_last(root)
+    queue.put((report.status, tuple(report.restored)))  # type: ignore[attr-defined]
+
+
+def test_two_processes_undoing_one_apply_restore_it_once(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    for rep in range(RACE_REPETITIONS // 2):
+        root = make_repo(tmp_path / f"undo{rep}", {"a.py": CODE})
+        original = snapshot(root)
+        apply_results([_edit(root / "a.py")])
+        barrier, queue = context.Barrier(2), context.Queue()
+        procs = [context.Process(target=_undoer, args=(str(root), barrier, queue)) for _ in range(2)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(30)
+        outcomes = sorted(queue.get(timeout=5) for _ in procs)
+        assert outcomes == [("nothing", ()), ("undone", ("a.py",))], f"repetition {rep}: {outcomes}"
+        assert snapshot(root)["files"] == original["files"]
+        assert [r.undone for r in list_applies(root)] == [True]

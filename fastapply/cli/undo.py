@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastapply.errors import EXIT_OK, EXIT_REFUSED
 from fastapply.repo import find_repo
-from fastapply.undo import blockers, list_applies, undo_apply, undo_last
+from fastapply.undo import blocked_applies, list_applies, undo_apply, undo_last
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     root = find_repo(Path.cwd()).root
     if args.list:
+        blocked = blocked_applies(root)
         for record in list_applies(root):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
             state = "undone" if record.undone else "applied"
-            if not record.undone and (blocked := blockers(root, record)):
-                state = "blocked (" + "; ".join(f"{path}: {why}" for path, why in blocked) + ")"
+            if record.id in blocked:
+                state = "blocked (" + "; ".join(f"{path}: {why}" for path, why in blocked[record.id]) + ")"
             first = record.instruction.strip().splitlines()
             files = ", ".join(record.paths)
             print(f"{record.id}  {when}  {state}  {first[0] if first else ''!s}  [{files}]")
