@@ -67,6 +67,10 @@ def load_model(
         EngineFailure: the engine is not installed or could not load the model; the remote server
             could not be reached, refused the key, or has no such model.
     """
+    if remote is not None:
+        from fastapply.remote.backend import RemoteBackend
+
+        return RemoteBackend.connect(model, remote)
     factory = os.environ.get(BACKEND_ENV)
     if factory:
         module_name, _, attr = factory.partition(":")
@@ -76,10 +80,6 @@ def load_model(
             return getattr(importlib.import_module(module_name), attr)()  # type: ignore[no-any-return]
         except (ImportError, AttributeError) as exc:
             raise UsageError(f"{BACKEND_ENV}={factory!r}: {exc}") from None
-    if remote is not None:
-        from fastapply.remote.backend import RemoteBackend
-
-        return RemoteBackend.connect(model, remote)
     try:
         return load_backend(model or "default", device=device, dtype=dtype)
     except ImportError as exc:
