@@ -1,7 +1,8 @@
 """The pre-commit hook: configured instructions on staged files, and installing a plain git hook.
 
 Each ``[[tool.fastapply.hook]]`` entry runs on the given files (all staged files when none are
-given) that match its ``files`` glob. A file whose work-tree copy differs from the index is refused
+given) that match its ``files`` glob (``fastapply.globs``), through the same edit loop, checks and
+retries as ``run``. A file whose work-tree copy differs from the index is refused
 rather than rewritten, so staged and unstaged work are never mixed. The index is never touched:
 under ``git commit -a`` git holds ``index.lock`` and points ``GIT_INDEX_FILE`` at a temporary
 index, which the git calls here inherit. A second run after staging the rewritten files changes

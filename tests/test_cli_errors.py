@@ -179,3 +179,20 @@ def test_exit_1_only_ever_means_files_changed(repo: Path, use_backend, capsys, a
         assert got != 1
     else:
         assert got == code, err
+
+
+@pytest.mark.slow
+def test_the_default_model_refuses_a_file_over_its_context_with_exit_3(repo: Path) -> None:
+    """The real engine counts the prompt before any prefill; the CLI makes that a refusal."""
+    pytest.importorskip("fastapply.engine.api")
+    body = "".join(f"def function_number_{n}(alpha, beta):\n    return alpha * {n} + beta\n" for n in range(400))
+    (repo / "big.py").write_text(body)
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTAPPLY_BACKEND", "FASTAPPLY_DEBUG")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    done = subprocess.run(
+        ["fastapply", "run", "big.py", "-m", RENAME, "--max-new-tokens", "16", "--device", "cpu"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "too large for the model's context" in done.stdout and "the model reads 4,096" in done.stdout
+    assert (repo / "big.py").read_text() == body

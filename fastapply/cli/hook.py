@@ -2,7 +2,9 @@
 
 ``hook`` runs the configured entries (``[[tool.fastapply.hook]]``) on the given or staged files and
 exits 1 when it changed (or, with ``--check``, would change) a file, 0 when nothing changed, 3 when
-a file was refused (for example for unstaged changes), 4 on an engine failure.
+a file was refused (for example for unstaged changes), 4 on an engine failure, 5 when a rewrite
+still failed its checks after every attempt (nothing written). The checks and retries are those
+of ``run`` (``fastapply.retry``).
 """
 
 from __future__ import annotations
