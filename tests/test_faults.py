@@ -295,7 +295,8 @@ def small_disk(tmp_path: Path):
     try:
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
+        # lazily: a git helper process of the test may still have the folder open
+        subprocess.run(["umount", "--lazy", str(mount)], capture_output=True)
 
 
 def test_a_really_full_disk_refuses_the_write_and_the_file_is_byte_identical(small_disk: Path) -> None:
