@@ -12,7 +12,8 @@ Two kinds:
   candidate's repo-relative path in that copy, which is the command's working folder; a command
   without ``{file}`` is project-level (a test run) and sees the whole copy. Commands are split like
   a shell line (``shlex``) but not run through a shell (``sh -c '...'`` gives one). Exit 0 passes.
-  Each has a timeout; its output (stdout and stderr together) is captured, never printed.
+  Each has a timeout; its output (stdout and stderr together) is captured, never printed. The
+  variables that locate a git repository (``GIT_DIR``, ``GIT_INDEX_FILE``, ...) are not passed on.
 
 A command that cannot start is a ``CheckSetupError``, a configuration error (exit 2). This module
 knows candidates as paths and bytes, not the edit loop that retries on failure.
@@ -36,6 +37,12 @@ from fastapply.repo import RepoInfo
 from fastapply.scratch import scratch_tree
 
 MAX_OUTPUT_CHARS = 8000  # kept per check result; the retry prompt trims further
+# Variables that point git at the user's repository (a pre-commit hook runs with some set); a
+# check never inherits them, so git inside the scratch copy cannot reach the user's index.
+_GIT_LOCATORS = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_PREFIX",
+)
 
 
 class CheckSetupError(ConfigError):
@@ -177,6 +184,7 @@ def run_command(entry: CheckEntry, path: str, root: Path) -> CheckResult:
     try:
         proc = subprocess.Popen(
             argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if k not in _GIT_LOCATORS},
             start_new_session=True,  # its own process group, so a timeout ends its children too
         )
     except OSError as exc:

@@ -113,3 +113,12 @@ def test_only_entries_whose_glob_matches_run_and_results_carry_the_attempt(repo)
     results = runner.run("pkg/b.py", "y = 3\n", b"y = 3\n", attempt=2)
     assert [(r.name, r.ok, r.attempt) for r in results] == [("parse:python", True, 2), ("pkg", True, 2)]
     assert not CheckRunner(repo, [], builtin=True).applies("notes.txt")
+
+
+def test_a_check_does_not_inherit_the_variables_that_point_git_at_the_users_repository(repo, monkeypatch) -> None:
+    monkeypatch.setenv("GIT_INDEX_FILE", str(repo.git_dir / "index"))
+    monkeypatch.setenv("GIT_DIR", str(repo.git_dir))
+    monkeypatch.setenv("FASTAPPLY_CHECK_PROBE", "kept")
+    script = "import os; print(os.environ.get('GIT_INDEX_FILE'), os.environ.get('GIT_DIR'), os.environ.get('FASTAPPLY_CHECK_PROBE'))"
+    [result] = CheckRunner(repo, [CheckEntry(_py(script))], builtin=False).run("a.py", "x = 2\n", b"x = 2\n")
+    assert result.output.split() == ["None", "None", "kept"]
