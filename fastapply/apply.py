@@ -143,7 +143,7 @@ class ApplySession:
         try:
             self.journal.save(self.record)
         except RefusedError:
-            pass  # undo still refuses nothing: the file holds its before bytes, which undo accepts
+            pass  # the record still names the file, which holds its before bytes: undo accepts that
 
     def finish(self, *, commit: bool = False, message: str | None = None) -> ApplyRecord:
         """Commit the written files when asked (running hooks) and return the record.

@@ -97,9 +97,10 @@ class ApplyRecord:
 
 
 def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
     value = data.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind in (int, (int, float)):
-        raise ValueError(f"{key}: {value!r}")
+    if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+        raise ValueError(f"{key}: {value!r}")  # bool is an int to isinstance, never to a record
     return value
 
 
