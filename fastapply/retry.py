@@ -6,19 +6,22 @@ left, the next attempt's instruction carries the failing checks' output (trimmed
 prediction is the failed candidate, so the drafter drafts from it and only the fix is generated.
 When the last attempt still fails, the status is ``check-failed`` and nothing may be written,
 unless ``write_failing`` asked for it (then ``changed`` with ``checks_passed`` False). Every
-attempt's check results stay on the result, numbered by attempt.
+attempt's check results stay on the result, numbered by attempt, and its stats are the sum of
+every attempt's (tokens, forwards, seconds), so reports count the retries' cost.
 
 This module knows the loop, not how a check runs or how a result is written.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Callable
 
 from fastapply.backend import Backend
 from fastapply.checks import CheckResult, CheckRunner
 from fastapply.edit import EditRequest, EditResult, edit_source
+from fastapply.engine.types import GenerationStats
 from fastapply.files import SourceFile
 
 MAX_FEEDBACK_CHARS = 2000  # of check output per retry prompt; a long log keeps its head and tail
@@ -65,6 +68,7 @@ def edit_checked(
     options = request.options
     attempts = max(1, options.max_attempts)
     history: list[CheckResult] = []
+    spent: GenerationStats | None = None
     instruction, prediction = request.instruction, None
     for attempt in range(1, attempts + 1):
         attempt_request = EditRequest(request.path, instruction, options)
@@ -72,6 +76,7 @@ def edit_checked(
         result.instruction = request.instruction  # the journal and the commit name the user's
         result.attempts = attempt
         result.checks = history
+        spent = result.stats = _total(spent, result.stats)
         if result.status != "changed" or checker is None or not checker.applies(source.path):
             return result
         checks = checker.run(source.path, result.after, source.encode(result.after), attempt=attempt)
@@ -86,6 +91,18 @@ def edit_checked(
             on_retry(attempt + 1, failed)
         instruction, prediction = feedback_instruction(request.instruction, failed), result.after
     raise AssertionError("unreachable: the loop returns on its last attempt")
+
+
+def _total(spent: GenerationStats | None, new: GenerationStats | None) -> GenerationStats | None:
+    """The stats of every attempt so far, summed; the finish reason is the last attempt's."""
+    if spent is None or new is None:
+        return new or spent
+    total = copy.copy(new)
+    for name in ("tokens", "forwards", "draft_proposed", "draft_accepted", "prediction_accepted",
+                 "prediction_rejected", "prompt_tokens", "prefill_seconds", "seconds"):
+        setattr(total, name, getattr(spent, name) + getattr(new, name))
+    total.time_to_first_token = spent.time_to_first_token
+    return total
 
 
 def _give_up(result: EditResult, failed: list[CheckResult], *, write_failing: bool) -> EditResult:

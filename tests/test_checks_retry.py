@@ -191,3 +191,13 @@ def test_batch_runs_the_same_checks_and_a_check_failed_job_stays_pending(tmp_pat
     use_backend(ScriptedBackend([FIXED]))
     assert cli_main(["batch", str(jobs)]) == 0
     assert (repo / "a.py").read_text() == FIXED
+
+
+def test_the_reported_cost_counts_every_attempt(repo: Path, use_backend) -> None:
+    use_backend(ScriptedBackend([BROKEN, FIXED]))
+    _, retried = _run_json("a.py", "-m", RENAME)
+    (repo / "a.py").write_text(CODE)
+    use_backend(ScriptedBackend([FIXED]))
+    _, once = _run_json("a.py", "-m", RENAME)
+    assert retried["files"][0]["tokens"] == once["files"][0]["tokens"] + len(BROKEN) // 4
+    assert retried["files"][0]["forwards"] > once["files"][0]["forwards"]
