@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -130,6 +131,12 @@ class Canned(BaseHTTPRequestHandler):
             self._json(400, {"error": {"message": "prediction is not supported", "type": "invalid_request_error",
                                        "param": "prediction", "code": None}})
             return
+        with self.server.lock:
+            self.server.active += 1
+            self.server.most = max(self.server.most, self.server.active)
+        time.sleep(self.server.delay)
+        with self.server.lock:
+            self.server.active -= 1
         reply = self.server.replies.pop(0)
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -149,8 +156,10 @@ class Canned(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def canned(replies: list[str], *, refuse_prediction: bool = False, die: bool = False) -> Iterator[Any]:
+def canned(replies: list[str], *, refuse_prediction: bool = False, die: bool = False,
+           delay: float = 0.0) -> Iterator[Any]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Canned)
+    server.lock, server.active, server.most, server.delay = threading.Lock(), 0, 0, delay  # type: ignore[attr-defined]
     server.replies, server.bodies = list(replies), []  # type: ignore[attr-defined]
     server.refuse_prediction, server.die = refuse_prediction, die  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
