@@ -62,11 +62,18 @@ def load_model(
 ) -> Backend:
     """Load the backend for ``model`` (``None`` means ``"default"``, or a remote server's only model).
 
+    ``remote`` names an OpenAI-compatible server (the CLI resolves it from flags, configuration and
+    environment); without it, ``FASTAPPLY_API_BASE`` alone can still make the model remote.
+
     Raises:
         UsageError: ``FASTAPPLY_BACKEND`` is malformed, or the remote options are.
         EngineFailure: the engine is not installed or could not load the model; the remote server
             could not be reached, refused the key, or has no such model.
     """
+    if remote is None:
+        from fastapply.remote.options import resolve_remote
+
+        remote = resolve_remote()
     if remote is not None:
         from fastapply.remote.backend import RemoteBackend
 

@@ -218,3 +218,16 @@ def test_streaming_hands_on_only_the_file() -> None:
         stream.push(piece)
     stream.finish("x = 1\n")
     assert "".join(seen) == "x = 1\n"
+
+
+def test_configuration_then_environment_name_the_server(repo_factory: Any, in_dir: Any, monkeypatch: Any) -> None:
+    from fastapply.backend import load_model
+
+    with serving(PromptRenamer(), name="renamer") as base:
+        root = repo_factory({"calc.py": CODE, ".fastapply.toml": f'api_base = "{base}"\nmodel = "renamer"\n'})
+        in_dir(root)
+        assert run() == 0
+        assert (root / "calc.py").read_text() == RENAMED
+        monkeypatch.setenv("FASTAPPLY_API_BASE", base)
+        backend = load_model("renamer")  # how the TUI loads: the environment alone makes it remote
+        assert (backend.name, backend.device) == ("renamer", f"remote {base.split('/')[2]}")
