@@ -18,6 +18,7 @@ from tui_fakes import (
     FakeBackend,
     build,
     generate,
+    git,
     instruct,
     make_demo_repo,
     ready_picker,
@@ -238,7 +239,7 @@ async def test_after_a_cancel_the_rest_is_not_run_and_r_runs_it(repo: Path) -> N
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen.finished)
         total = str(screen.query_one("#gen-total").render())
-        assert "1/2 files" in total and "1 not run" in total and "r: retry" in total
+        assert "1/2 files" in total and "1 not run" in total and "2 to retry (r)" in total
         fake.release.set()
         await pilot.press("r")
         await wait_for(pilot, lambda: screen.finished and not screen.running and len(fake.calls) == 3)
@@ -360,3 +361,27 @@ async def test_escape_after_a_run_asks_before_dropping_rewrites(repo: Path) -> N
         await pilot.pause()
         assert isinstance(app.screen, GenerateScreen)
         assert len(app.session.reviewable()) == 1
+
+
+# -- issue 13: the configuration reaches the TUI's listing and its edits ----------------------
+
+
+async def test_the_configured_size_limit_reaches_the_file_listing(repo: Path) -> None:
+    app = build(repo, max_bytes=100)  # src/app.py is 240 bytes, src/util.py 88
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready_picker(pilot)
+        assert screen.files["src/app.py"].too_large and not screen.files["src/util.py"].too_large
+        await select(pilot, "src/app.py", "src/util.py")
+        assert app.session.selected == ["src/util.py"]
+
+
+@pytest.mark.parametrize("allow", [False, True])
+async def test_allow_deletion_reaches_the_edit(repo: Path, allow: bool) -> None:
+    (repo / "many.txt").write_text("keep\n" + "gone\n" * 40)
+    git(repo, "add", "many.txt")
+    app = build(repo, FakeBackend(old="gone\n", new=""), allow_deletion=allow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await generate(pilot, "many.txt", text="delete the gone lines")
+        result = app.session.results["many.txt"]
+        assert result.status == ("changed" if allow else "refused"), result.reason
+        assert screen.progress["many.txt"].state == ("done" if allow else "refused")

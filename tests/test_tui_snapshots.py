@@ -1,4 +1,6 @@
-"""SVG snapshots of the picker, a stream in progress, and both diff layouts at 80x24 and 120x40.
+"""SVG snapshots of the picker, a stream in progress, both diff layouts at 80x24 and 120x40, and
+the second pass's panes (a file over the context, a run after a cancel, the quit question) at
+80x24 in dark and light.
 
 Deterministic by construction: a fixed repository in a directory named ``demo``, the fake
 backend with fixed stats, a ticking fake clock for live rates, a stream held at a fixed chunk,
@@ -87,3 +89,51 @@ def test_review_side_by_side(snap_compare: Any, repo: Path, size: tuple[int, int
 
 def test_review_light_theme(snap_compare: Any, repo: Path) -> None:
     assert _review_snapshot(snap_compare, repo, (80, 24), split=False, theme="textual-light")
+
+
+THEMES = [pytest.param("textual-dark", id="dark"), pytest.param("textual-light", id="light")]
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_picker_marks_a_file_over_the_context(snap_compare: Any, repo: Path, theme: str) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        pilot.app.theme = theme
+        await select(pilot, "src/app.py", "src/util.py")  # app.py needs 120 of a 100-token context
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(build(repo, FakeBackend(max_context=100)), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_generate_after_a_cancel(snap_compare: Any, repo: Path, theme: str) -> None:
+    fake = FakeBackend(chunk=9, pause_at=6)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        pilot.app.theme = theme
+        await select(pilot, "src/app.py", "src/util.py")
+        screen = await instruct(pilot, "rename foo to bar")
+        await wait_for(pilot, lambda: fake.paused.is_set() and screen.progress["src/app.py"].chars == 6 * 9)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.finished)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    app = build(repo, fake, clock=TickingClock(), stream_interval=0.0)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    finally:
+        fake.release.set()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_quit_confirmation(snap_compare: Any, repo: Path, theme: str) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        pilot.app.theme = theme
+        await generate(pilot, "src/app.py")
+        pilot.app.clear_notifications()
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen")
+        await pilot.pause()
+
+    assert snap_compare(build(repo, clock=TickingClock()), terminal_size=(80, 24), run_before=run_before)

@@ -178,7 +178,7 @@ def test_help_lists_every_binding_with_a_description() -> None:
     listed = {does for _, rows_ in key_sections() for _, does in rows_}
     for cls in (FastApplyApp, ReviewScreen):
         for binding in cls.BINDINGS:
-            assert binding.description in listed  # type: ignore[union-attr]
+            assert (binding.tooltip or binding.description) in listed  # type: ignore[union-attr]
 
 
 def test_cli_tui_builds_the_app_without_loading_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -206,3 +206,63 @@ def test_cli_tui_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     from fastapply.cli import main
 
     assert main(["tui", str(tmp_path)]) == 2
+
+
+def test_bare_fastapply_with_a_model_opens_the_tui_with_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapply.cli import main
+    from fastapply.tui.app import FastApplyApp
+
+    repo = make_demo_repo(tmp_path / "demo")
+    (repo / ".fastapply.toml").write_text("max_bytes = 1234\nallow_deletion = true\nmax_new_tokens = 77\n")
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: FastApplyApp, *args: Any, **kwargs: Any) -> None:
+        seen["config"] = self.config
+
+    monkeypatch.setattr(FastApplyApp, "run", fake_run)
+    assert main(["--model", str(tmp_path / "my-model"), str(repo)]) == 0  # as the README writes it
+    config = seen["config"]
+    assert config.model == str(tmp_path / "my-model") and config.path == repo.resolve()
+    assert (config.max_bytes, config.allow_deletion, config.max_new_tokens) == (1234, True, 77)
+
+
+def test_decode_rate_leaves_out_the_time_to_first_token() -> None:
+    from fastapply.engine.types import GenerationStats
+    from fastapply.tui.screens._progress import FileProgress
+
+    entry = FileProgress("a.py", 100)
+    result = argparse.Namespace(
+        status="changed", finish_reason="stop", reason="", hunks=[1],
+        stats=GenerationStats(tokens=100, seconds=12.0, time_to_first_token=10.0, draft_proposed=10, draft_accepted=5),
+    )
+    entry.finished(result)
+    assert entry.tokens_per_second == pytest.approx(50.0)  # 100 tokens in the 2 s after the first
+    assert entry.first_text == pytest.approx(10.0)
+    entry.streamed(40, 3.0)  # live: the same rule from the streamed text
+    live = FileProgress("b.py", 100)
+    live.streamed(4, 2.0)
+    live.streamed(40, 3.0)
+    assert live.first_text == 2.0 and live.tokens_per_second == pytest.approx(10.0)
+
+
+def test_an_uncached_hub_id_gets_a_hint_and_local_models_do_not(tmp_path: Path) -> None:
+    from fastapply.tui.model_hint import uncached_hub_id
+
+    hint = uncached_hub_id("nobody/not-cached-here", cache_dir=tmp_path)
+    assert hint is not None and "HF_HUB_OFFLINE=1" in hint and "nobody/not-cached-here" in hint
+    assert uncached_hub_id("default", cache_dir=tmp_path) is None
+    (tmp_path / "local").mkdir()
+    assert uncached_hub_id(str(tmp_path / "local"), cache_dir=tmp_path) is None
+
+
+def test_over_context_counts_the_file_twice_and_says_the_numbers() -> None:
+    from fastapply.tui.tokens import TokenCount, over_context
+
+    assert over_context(TokenCount(50, True), 100) is None
+    assert over_context(TokenCount(51, True), 100) == (
+        "over the context: 51 tokens in and as many out need 102; the model holds 100"
+    )
+    assert "~51" in (over_context(TokenCount(51, False), 100) or "")
+    assert over_context(TokenCount(10**6, False), None) is None  # no model yet: nothing to judge

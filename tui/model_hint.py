@@ -14,7 +14,7 @@ def looks_like_hub_id(model: str) -> bool:
     return model != "default" and model.count("/") == 1 and not Path(model).expanduser().exists()
 
 
-def uncached_hub_id(model: str) -> str | None:
+def uncached_hub_id(model: str, cache_dir: str | Path | None = None) -> str | None:
     """A hint when ``model`` is a hub id whose config is not in the local cache, else None."""
     if not looks_like_hub_id(model):
         return None
@@ -23,7 +23,7 @@ def uncached_hub_id(model: str) -> str | None:
     except ImportError:
         return None
     try:
-        found = try_to_load_from_cache(model, "config.json")
+        found = try_to_load_from_cache(model, "config.json", cache_dir=cache_dir)
     except Exception:  # a malformed id is the loader's to report, with its own message
         return None
     if isinstance(found, str):

@@ -54,8 +54,8 @@ class FileProgress:
     def fraction(self) -> float:
         if self.state in ("waiting", "not run"):
             return 0.0
-        if self.state in LIVE_STATES:
-            return min(0.99, self.chars / max(1, self.size))
+        if self.state in (*LIVE_STATES, "cancelled"):
+            return min(0.99, self.chars / max(1, self.size))  # a cancelled file shows how far it got
         return 1.0
 
     def streamed(self, chars: int, seconds: float) -> None:
@@ -133,7 +133,7 @@ def reason_line(entry: FileProgress) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{entry.path}: ", style="bold")
     text.append(entry.state, style=STATE_STYLE.get(entry.state, ""))
-    if entry.reason:
+    if entry.reason and entry.reason != entry.state:
         text.append(f" · {entry.reason}")
     if entry.first_text is not None and entry.state not in ("waiting", "not run"):
         text.append(f" · first text after {entry.first_text:.1f}s", style="dim")

@@ -148,6 +148,7 @@ class GenerateScreen(Screen[None]):
             self.session.results.pop(path, None)
             self._update_row(self.progress[path])
         self._refresh_totals()
+        self.refresh_bindings()
         if self._ticker is None:
             self._ticker = self.set_interval(TICK_SECONDS, self._tick)
         options = EditOptions(
@@ -289,7 +290,8 @@ class GenerateScreen(Screen[None]):
         # typing lag behind a fast stream
         self.query_one("#gen-progress", Static).update(progress_line(fraction), layout=False)
         tokens = sum(e.tokens for e in entries)
-        seconds = sum(e.seconds - (e.first_text or 0.0) for e in entries if e.seconds)
+        # decode time only: each file's tokens at its own rate (prefill and calibration apart)
+        seconds = sum(e.tokens / e.tokens_per_second for e in entries if e.tokens_per_second > 0)
         rate = f"{tokens / seconds:,.0f} tok/s" if seconds > 0 else "– tok/s"
         line = f"{done}/{len(entries)} files · {tokens:,} tokens · {rate}"
         if self.finished:
@@ -298,8 +300,7 @@ class GenerateScreen(Screen[None]):
             ready = len(self.session.reviewable())
             line += f" · {not_run} not run" if not_run else ""
             line += f" · {ready} to review"
-            line += " · r: retry" if retry else ""
-            line += " · enter: review" if ready else " · escape: back"
+            line += f" · {retry} to retry (r)" if retry else ""
         elif self.running:
             if any(e.state == "starting" and e.first_text is None for e in entries):
                 line += " · sending (prefill; the first file also calibrates)"
@@ -307,6 +308,11 @@ class GenerateScreen(Screen[None]):
         self._total(line)
 
     # -- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("review", "retry") and not self.finished:
+            return False  # hidden from the footer (and inactive) while the run goes on
+        return True
 
     def action_cancel_or_back(self) -> None:
         if self.running:

@@ -26,7 +26,7 @@ STALE_CHECK_SECONDS = 1.0
 HUNK = Binding.Group("hunk", compact=True)
 DECIDE = Binding.Group("✓✗", compact=True)
 DECIDE_FILE = Binding.Group("file✓✗", compact=True)
-DECIDE_ALL = Binding.Group("all✓✗", compact=True)
+DECIDE_ALL = Binding.Group("all✓✗ ", compact=True)  # the space parts it from the next key
 FILES = Binding.Group("file", compact=True)
 
 
