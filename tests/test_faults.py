@@ -28,7 +28,8 @@ from fastapply.undo import list_applies, undo_last
 RENAME = "Rename the function add to plus."
 CODE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
 RENAMED = CODE.replace("add", "plus").encode()
-RACE_REPETITIONS = 40
+RACE_REPETITIONS = 30
+CLI_RACE_REPETITIONS = 20
 
 
 def _edit(path: Path, instruction: str = RENAME, backend: FakeBackend | None = None):
@@ -175,6 +176,46 @@ def test_two_processes_writing_one_file_never_both_succeed(tmp_path: Path) -> No
         assert (after["index"], after["head"]) == (before["index"], before["head"])
         assert [r.instruction for r in list_applies(root)] == winners
     assert time.perf_counter() - started < 60
+
+
+def _cli_racer(root: str, instruction: str, barrier: object, queue: object) -> None:
+    import contextlib
+    import io
+
+    import fastapply.backend
+
+    # Both runs have read the file once both are generating; the barrier makes them write together.
+    backend = FakeBackend(rewrite=rename_rewrite, during=lambda request: barrier.wait())  # type: ignore[attr-defined]
+    fastapply.backend.load_model = lambda *args, **kwargs: backend  # this forked child's own module
+    os.chdir(root)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = cli_main(["run", "a.py", "-m", instruction])
+    queue.put((instruction, code, out.getvalue()))  # type: ignore[attr-defined]
+
+
+def test_two_fastapply_runs_at_the_same_moment_one_writes_and_the_other_exits_3(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    outputs = {"Rename add to plus": RENAMED, "Rename add to sum": CODE.replace("add", "sum").encode()}
+    for rep in range(CLI_RACE_REPETITIONS):
+        root = make_repo(tmp_path / f"cli-race{rep}", {"a.py": CODE})
+        before = snapshot(root)
+        barrier, queue = context.Barrier(2), context.Queue()
+        procs = [context.Process(target=_cli_racer, args=(str(root), i, barrier, queue)) for i in outputs]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        runs = {i: (code, out) for i, code, out in (queue.get(timeout=5) for _ in procs)}
+        codes = sorted(code for code, _ in runs.values())
+        assert codes == [0, 3], f"repetition {rep}: {runs}"
+        winner = next(i for i, (code, _) in runs.items() if code == 0)
+        loser = next(i for i in outputs if i != winner)
+        assert "a.py: changed (written)" in runs[winner][1]
+        assert "changed on disk since it was read" in runs[loser][1]
+        after = snapshot(root)
+        assert _written(before, after) == {"a.py": outputs[winner]}
+        assert (after["index"], after["head"]) == (before["index"], before["head"])
 
 
 # A full disk and an immutable target: refused, byte-identical, nothing left behind.
