@@ -19,15 +19,31 @@ from fastapply.remote.options import API_MODES, RemoteOptions, resolve_remote
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """The global model options, accepted by every command."""
-    parser.add_argument("--model", help="local path, hub id, or 'default' (embedded model); with --api-base, the server's model name")
+    parser.add_argument(
+        "--model", help="local path, hub id, or 'default' (embedded model); with --api-base, the server's model name"
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
     parser.add_argument("--dtype", help="float32, bfloat16 or float16 (default: by device)")
     remote = parser.add_argument_group("remote model (an OpenAI-compatible server)")
-    remote.add_argument("--api-base", metavar="URL", help="the server's base URL, e.g. http://gpu-box:8000/v1 (also: config api_base, FASTAPPLY_API_BASE)")
-    remote.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the API key (default: OPENAI_API_KEY); for serve, the key clients must send")
-    remote.add_argument("--api-mode", choices=API_MODES, help="chat (default: messages, the file as a Predicted Output) or completions (the exact prompt, built locally)")
-    remote.add_argument("--tokenizer", metavar="PATH|HUB_ID", help="the remote model's tokenizer, for completions mode (default: the model name)")
-    remote.add_argument("--no-prediction", action="store_true", help="chat mode: do not send the file as a Predicted Output")
+    remote.add_argument(
+        "--api-base", metavar="URL",
+        help="the server's base URL, e.g. http://gpu-box:8000/v1 (also: config api_base, FASTAPPLY_API_BASE)",
+    )
+    remote.add_argument(
+        "--api-key-env", metavar="NAME",
+        help="environment variable holding the API key (default: OPENAI_API_KEY); for serve, the key clients must send",
+    )
+    remote.add_argument(
+        "--api-mode", choices=API_MODES,
+        help="chat (default: messages, the file as a Predicted Output) or completions (the exact prompt, built here)",
+    )
+    remote.add_argument(
+        "--tokenizer", metavar="PATH|HUB_ID",
+        help="the remote model's tokenizer, for completions mode (default: the model name)",
+    )
+    remote.add_argument(
+        "--no-prediction", action="store_true", help="chat mode: do not send the file as a Predicted Output"
+    )
 
 
 def remote_options(args: argparse.Namespace) -> RemoteOptions | None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from functools import partial
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
