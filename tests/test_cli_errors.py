@@ -196,3 +196,25 @@ def test_the_default_model_refuses_a_file_over_its_context_with_exit_3(repo: Pat
     assert done.returncode == 3, done.stdout + done.stderr
     assert "too large for the model's context" in done.stdout and "the model reads 4,096" in done.stdout
     assert (repo / "big.py").read_text() == body
+
+
+@pytest.mark.slow
+def test_truncated_weights_exit_4_with_a_message_and_no_traceback(tmp_path: Path, repo: Path) -> None:
+    pytest.importorskip("fastapply.engine.api")
+    import shutil
+
+    from fastapply.engine.assets import DEFAULT_MODEL_DIR
+
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 3])
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTAPPLY_BACKEND", "FASTAPPLY_DEBUG")}
+    before = _state(repo)
+    done = subprocess.run(
+        ["fastapply", "run", "--model", str(model), "--device", "cpu", "a.py", "-m", RENAME],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.startswith("fastapply: ") and "Traceback" not in done.stderr
+    assert _state(repo) == before
