@@ -67,12 +67,13 @@ def refuse_uncommittable(repo: RepoInfo, paths: list[str]) -> None:
         )
     problems = uncommitted_changes(repo, paths)
     if problems:
-        named = "; ".join(f"{path} {why}" for path, why in problems)
-        raise RefusedError(
-            f"{named}: a commit would carry your own changes under fastapply's name; commit them "
-            "first, or run without --commit; nothing written",
-            path=problems[0][0] if len(problems) == 1 else None,
+        advice = (
+            "a commit would carry your own changes under fastapply's name; commit them first, or run "
+            "without --commit; nothing written"
         )
+        if len(problems) == 1:
+            raise RefusedError(f"{problems[0][1]}; {advice}", path=problems[0][0])
+        raise RefusedError("; ".join(f"{path} {why}" for path, why in problems) + f"; {advice}")
 
 
 class ApplySession:

@@ -215,7 +215,7 @@ def test_detached_head_commits_and_a_repository_without_commits_refuses_to_commi
 
     empty = make_repo(tmp_path / "e", {"m.py": CODE}, commit=False)
     assert find_repo(empty).head is None
-    with pytest.raises(RefusedError, match="m.py is not committed yet"):
+    with pytest.raises(RefusedError, match="m.py: is not committed yet"):
         apply_results([_edit(empty / "m.py")], commit=True)  # the commit would be all the user's file
     assert (empty / "m.py").read_text() == CODE
     apply_results([_edit(empty / "m.py")])
