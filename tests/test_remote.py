@@ -127,9 +127,10 @@ class Canned(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         self.server.bodies.append(body)
-        if "prediction" in body and self.server.refuse_prediction:
-            self._json(400, {"error": {"message": "prediction is not supported", "type": "invalid_request_error",
-                                       "param": "prediction", "code": None}})
+        refused = [p for p in self.server.refuse if p in body]
+        if refused:
+            self._json(400, {"error": {"message": f"Unsupported parameter: '{refused[0]}'",
+                                       "type": "invalid_request_error", "param": refused[0], "code": None}})
             return
         with self.server.lock:
             self.server.active += 1
@@ -156,12 +157,12 @@ class Canned(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def canned(replies: list[str], *, refuse_prediction: bool = False, die: bool = False,
+def canned(replies: list[str], *, refuse: tuple[str, ...] = (), die: bool = False,
            delay: float = 0.0) -> Iterator[Any]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Canned)
     server.lock, server.active, server.most, server.delay = threading.Lock(), 0, 0, delay  # type: ignore[attr-defined]
     server.replies, server.bodies = list(replies), []  # type: ignore[attr-defined]
-    server.refuse_prediction, server.die = refuse_prediction, die  # type: ignore[attr-defined]
+    server.refuse, server.die = refuse, die  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -177,11 +178,21 @@ def base_of(server: Any) -> str:
 
 def test_a_fresh_chat_reply_between_markers_is_written_and_a_refused_prediction_is_dropped(repo: Path) -> None:
     reply = f"Here you go:\n{OPEN_OUTPUT}\n{RENAMED}{CLOSE_OUTPUT}\nAnything else?"
-    with canned([reply], refuse_prediction=True) as server:
+    with canned([reply], refuse=("prediction",)) as server:
         assert run("--api-base", base_of(server)) == 0
     assert (repo / "calc.py").read_text() == RENAMED
     assert ["prediction" in b for b in server.bodies] == [True, False]
     assert server.bodies[1]["stop"] == [CLOSE_OUTPUT] and server.bodies[1]["temperature"] == 0
+
+
+def test_parameters_a_reasoning_model_refuses_are_dropped_once_for_every_file(repo: Path) -> None:
+    (repo / "two.py").write_text(CODE)
+    reply = f"{OPEN_OUTPUT}\n{RENAMED}{CLOSE_OUTPUT}"  # no stop sent, so the close marker arrives
+    with canned([reply, reply], refuse=("temperature", "stop")) as server:
+        assert main(["run", "calc.py", "two.py", "-m", "Rename add to plus.", "--api-base", base_of(server)]) == 0
+    assert (repo / "calc.py").read_text() == (repo / "two.py").read_text() == RENAMED
+    assert [sorted(set(b) & {"temperature", "stop"}) for b in server.bodies] == [
+        ["stop", "temperature"], ["stop"], [], []]
 
 
 @pytest.mark.parametrize("reply", ["Sure, I renamed it for you.", f"```python\n{RENAMED}```\n```\nx\n```\n",

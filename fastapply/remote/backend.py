@@ -29,6 +29,9 @@ from fastapply.remote.tokens import load_remote_tokenizer
 
 CHARS_PER_TOKEN = 3  # a rough count when no tokenizer is at hand
 UNKNOWN_CONTEXT = 131072
+# Parameters a server may refuse (reasoning models refuse temperature and stop; most open servers
+# have no prediction): each is dropped for good the first time a 400 names it.
+OPTIONAL = ("prediction", "temperature", "stop", "stream_options")
 
 
 def with_final_newline(code: str) -> tuple[str, bool]:
@@ -60,7 +63,7 @@ class RemoteBackend:
         self.model = model
         self.options = options
         self.tokenizer = tokenizer
-        self.prediction = options.prediction and options.mode == "chat"
+        self.dropped: set[str] = set() if options.prediction and options.mode == "chat" else {"prediction"}
         self.name = model.name
         self.device = f"remote {urlsplit(options.api_base).netloc}"
         self.dtype = f"{options.mode} API"
@@ -92,14 +95,23 @@ class RemoteBackend:
             common["max_tokens"] = request.max_new_tokens
         if self.options.mode == "completions":
             prompt = prompt_text(self.tokenizer, request.instruction, code, request.path)
-            return self.client.completions.create(prompt=prompt, **common)
+            return self.client.completions.create(prompt=prompt, **self._without_dropped(common))
         messages = [{"role": "system", "content": SYSTEM},
                     {"role": "user", "content": user_message(request.instruction, code, request.path)}]
         if self.model.continues_assistant:
             messages.append({"role": "assistant", "content": f"{OPEN_OUTPUT}\n"})
-        if self.prediction:
-            common["prediction"] = {"type": "content", "content": code}
-        return self.client.chat.completions.create(messages=messages, **common)
+        common["prediction"] = {"type": "content", "content": code}
+        return self.client.chat.completions.create(messages=messages, **self._without_dropped(common))
+
+    def _without_dropped(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in params.items() if k not in self.dropped}
+
+    def _refused(self, exc: Any) -> str | None:
+        """The optional parameter a 400 refuses, when it names one still being sent."""
+        body = exc.body if isinstance(getattr(exc, "body", None), dict) else {}
+        inner = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
+        named = f"{inner.get('param') or ''} {message_of(exc)}".lower()
+        return next((p for p in OPTIONAL if p not in self.dropped and p in named), None)
 
     def _open(self, request: GenerationRequest, code: str) -> Any:
         import openai
@@ -107,9 +119,10 @@ class RemoteBackend:
         try:
             return self._call(request, code)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-            if not self.prediction or "prediction" not in message_of(exc).lower():
+            refused = self._refused(exc)
+            if refused is None:
                 raise EngineError(describe(exc, self.options.api_base)) from None
-            self.prediction = False  # refused once: never sent again to this server
+            self.dropped.add(refused)  # refused once: never sent again to this server
             return self._open(request, code)
         except openai.APIStatusError as exc:
             if exc.status_code == 413:
