@@ -150,7 +150,7 @@ class Journal:
         path = self.root / "blobs" / digest
         if self.load_blob(digest) is None:
             try:
-                write_atomic(path, data, 0o644)
+                write_atomic(path, data, 0o600)  # a copy of a private file stays private
             except OSError as exc:
                 raise self._refuse(exc, "save a copy for undo") from None
         return digest

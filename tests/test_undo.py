@@ -118,3 +118,12 @@ def test_damaged_records_are_skipped_and_never_restored_from(tmp_path: Path) -> 
     (applies / "99999999999999999998-ffffff.json").write_text(forged.replace('"mode": 420', '"mode": "rwx"'))
     assert [r.id for r in list_applies(repo)] == [record.id]
     assert undo_last(repo).status == "undone" and (repo / "a.py").read_text() == "add\n"
+
+
+def test_saved_copies_are_readable_by_the_owner_only(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"secret.py": "add = 'key'\n"})
+    (repo / "secret.py").chmod(0o600)
+    _apply(repo, "Rename add to plus", ["secret.py"])
+    blobs = sorted((repo / ".git" / "fastapply" / "blobs").iterdir())
+    assert len(blobs) == 2 and {stat.S_IMODE(b.stat().st_mode) for b in blobs} == {0o600}
+    assert stat.S_IMODE((repo / "secret.py").stat().st_mode) == 0o600
