@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from textual import events  # noqa: E402
 from tui_fakes import FakeBackend, git, instruct, make_demo_repo, select, wait_for  # noqa: E402
 
+import fastapply.backend  # noqa: E402
 from fastapply.tui.app import create_app  # noqa: E402
 from fastapply.tui.widgets.stream_view import StreamView  # noqa: E402
 
@@ -75,9 +76,12 @@ def summary(name: str, samples: list[float]) -> str:
 async def measure(repo: Path, *, keys: int, stream: bool, interval: float | None) -> tuple[list[float], list[float], bool]:
     # streaming: 16 characters (about 4 tokens) per millisecond, some 4,000 tokens/s, a fast
     # GPU's pace; idle: the whole file in one piece, so the stream is over before measuring
-    fake = FakeBackend(chunk=16, delay=0.001) if stream else FakeBackend(chunk=10**9)
+    # a context big enough that the file is sent (the app refuses what cannot fit)
+    fake = FakeBackend(chunk=16, delay=0.001, max_context=10**7) if stream else FakeBackend(chunk=10**9, max_context=10**7)
     overrides: dict[str, Any] = {} if interval is None else {"stream_interval": interval}
-    app = create_app(path=repo, backend_loader=lambda: fake, review_grace=0.0, **overrides)
+    # the app loads its model through the CLI's seam; this script is its own process
+    fastapply.backend.load_model = lambda *args, **kwargs: fake  # type: ignore[assignment]
+    app = create_app(path=repo, review_grace=0.0, max_bytes=10**8, **overrides)
     rng = random.Random(0)
     typing: list[float] = []
     scrolling: list[float] = []

@@ -385,3 +385,49 @@ async def test_allow_deletion_reaches_the_edit(repo: Path, allow: bool) -> None:
         result = app.session.results["many.txt"]
         assert result.status == ("changed" if allow else "refused"), result.reason
         assert screen.progress["many.txt"].state == ("done" if allow else "refused")
+
+
+# -- also build: the review's file list, n running on to the next file ------------------------
+
+
+async def test_n_runs_on_to_the_next_file_and_p_comes_back_to_the_last_hunk(repo: Path) -> None:
+    app = build(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await generate(pilot, "src/app.py", "src/util.py")
+        screen = await review(pilot)
+        view = screen.query_one("DiffView")
+        assert (screen.result.path, view.cursor) == ("src/app.py", 0)
+        await pilot.press("n")
+        assert (screen.result.path, view.cursor) == ("src/app.py", 1)
+        await pilot.press("n")  # past the last hunk: the next file's first
+        await pilot.pause()
+        assert (screen.result.path, view.cursor) == ("src/util.py", 0)
+        await pilot.press("p")  # before the first: the previous file's last
+        await pilot.pause()
+        assert (screen.result.path, view.cursor) == ("src/app.py", 1)
+
+
+async def test_the_file_list_shows_counts_and_jumps_to_a_file(repo: Path) -> None:
+    app = build(repo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await generate(pilot, "src/app.py", "src/util.py")
+        screen = await review(pilot)
+        files = screen.query_one("#review-files")
+        assert files.display  # wide enough: shown from the start
+        await pilot.press("a")
+        assert "2/2" in str(files.get_option_at_index(0).prompt)
+        assert "0/1" in str(files.get_option_at_index(1).prompt)
+        files.focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert screen.result.path == "src/util.py"
+        await pilot.press("f")
+        assert not files.display
+
+    narrow = build(repo)
+    async with narrow.run_test(size=(80, 24)) as pilot:
+        await generate(pilot, "src/app.py", "src/util.py")
+        screen = await review(pilot)
+        assert not screen.query_one("#review-files").display  # 80 columns: the diff keeps them
+        await pilot.press("f")
+        assert screen.query_one("#review-files").display

@@ -1,8 +1,9 @@
 """The review screen: walk the hunks of each finished rewrite and accept or reject them.
 
 Decisions live in the session; the screen shows one file at a time in a ``DiffView`` (unified or
-side by side), counts accepted hunks, and warns with a banner when the file changed on disk since
-it was read. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
+side by side) beside a list of the files (``f`` shows or hides it; wide terminals show it from
+the start), counts accepted hunks, runs ``n``/``p`` on to the next or previous file past the last
+or first hunk, and warns with a banner when the file changed on disk since it was read. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
 for the previous screen cannot approve anything. It does not write files: enter opens the apply
 screen.
 """
@@ -16,13 +17,16 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
 
 from fastapply.tui.widgets.diff_view import DiffView
+from fastapply.tui.widgets.review_files import ReviewFiles
 from fastapply.tui.widgets.status_bar import StatusBar
 
 STALE_CHECK_SECONDS = 1.0
+FILE_LIST_MIN_WIDTH = 110  # below this the diff needs the room: the list opens with f
 HUNK = Binding.Group("hunk", compact=True)
 DECIDE = Binding.Group("✓✗", compact=True)
 DECIDE_FILE = Binding.Group("file✓✗", compact=True)
@@ -45,6 +49,7 @@ class ReviewScreen(Screen[None]):
         Binding("right_square_bracket,tab", "file(1)", "next file", key_display="]", group=FILES),
         Binding("left_square_bracket,shift+tab", "file(-1)", "prev file", key_display="[", group=FILES),
         Binding("s", "toggle_split", "split", tooltip="side by side / unified diff"),
+        Binding("f", "toggle_files", "files", show=False, tooltip="show / hide the file list"),
         Binding("enter", "apply", "apply…"),
         Binding("escape", "back", "back", show=False),
     ]
@@ -72,12 +77,17 @@ class ReviewScreen(Screen[None]):
         yield StatusBar()
         yield Static("", id="review-header")
         yield Static("", id="review-banner")
-        yield DiffView(id="diff")
+        with Horizontal(id="review-body"):
+            yield ReviewFiles(id="review-files")
+            yield DiffView(id="diff")
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         self.opened_at = time.monotonic()
+        wide = self.app.size.width >= FILE_LIST_MIN_WIDTH and len(self.results) > 1
+        self.query_one(ReviewFiles).display = wide
         await self._show_file()
+        self.query_one(DiffView).focus()
         self.set_interval(STALE_CHECK_SECONDS, self._check_stale)
 
     def in_grace(self) -> bool:
@@ -86,11 +96,32 @@ class ReviewScreen(Screen[None]):
 
     # -- display -------------------------------------------------------------------------------
 
-    async def _show_file(self) -> None:
+    async def _show_file(self, *, last: bool = False) -> None:
         result = self.result
-        await self.query_one(DiffView).show(result, self.session.decisions.get(result.path, {}), split=self.split)
+        cursor = len(result.hunks) - 1 if last else 0
+        await self.query_one(DiffView).show(
+            result, self.session.decisions.get(result.path, {}), split=self.split, cursor=cursor
+        )
         self._check_stale()
         self._refresh_header()
+
+    def _refresh_files(self) -> None:
+        rows = []
+        for result in self.results:
+            accepted, total = self.session.counts(result.path)
+            rows.append((result.path, accepted, total, result.path in self.stale))
+        files = self.query_one(ReviewFiles)
+        with files.prevent(OptionList.OptionHighlighted):
+            files.show(rows, self.file_index)
+
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.in_grace() or event.option_id is None:
+            return
+        paths = [r.path for r in self.results]
+        if event.option_id in paths:
+            self.file_index = paths.index(event.option_id)
+            await self._show_file()
+            self.query_one(DiffView).focus()
 
     def _check_stale(self) -> None:
         result = self.result
@@ -119,15 +150,26 @@ class ReviewScreen(Screen[None]):
         header.append(f"  all {all_accepted}/{all_total}")
         header.append("  side by side" if self.split else "  unified", style="dim")
         self.query_one("#review-header", Static).update(header)
+        self._refresh_files()
 
     # -- actions -------------------------------------------------------------------------------
 
-    def action_move(self, step: int) -> None:
+    async def action_move(self, step: int) -> None:
         if self.in_grace():
             return
         view = self.query_one(DiffView)
-        view.move_cursor(view.cursor + step)
-        self._refresh_header()
+        target = view.cursor + step
+        if 0 <= target < view.hunk_count or len(self.results) < 2:
+            view.move_cursor(target)
+            self._refresh_header()
+            return
+        # past the last (or first) hunk: on to the next (or previous) file
+        self.file_index = (self.file_index + step) % len(self.results)
+        await self._show_file(last=step < 0)
+
+    def action_toggle_files(self) -> None:
+        files = self.query_one(ReviewFiles)
+        files.display = not files.display
 
     def action_decide(self, accepted: bool) -> None:
         if self.in_grace():
