@@ -17,6 +17,8 @@ from fastapply.errors import EXIT_OK, UsageError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need --api-key-env)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--served-model-name", metavar="NAME",
+                        help="the model name clients send (default: --model, or 'default')")
     parser.add_argument("--max-queue", type=int, default=8, metavar="N",
                         help="requests that may wait for the model; more are answered 429 (default 8)")
     parser.add_argument("--queue-timeout", type=float, default=120.0, metavar="SECONDS",
@@ -41,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
     from fastapply.serve.server import serve
 
     backend = backends.load_model(args.model, device=args.device, dtype=args.dtype)
-    name = args.model or "default"
+    name = args.served_model_name or args.model or "default"
     print(f"fastapply: serving {name} on http://{bind.host}:{bind.port}/v1 "
           f"({backend.device}, {backend.dtype}){'' if key else ', no API key'}", file=sys.stderr)
     serve(backend, ServeOptions(name, key, args.max_queue, args.queue_timeout, args.max_body_bytes), bind)

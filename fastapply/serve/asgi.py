@@ -14,14 +14,9 @@ from typing import Any
 
 import anyio
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapply.serve.errors import ApiError
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
@@ -34,7 +29,7 @@ async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 class BodyLimit:
     """Answer 413 to any request body over ``limit`` bytes, declared or streamed; else replay it."""
 
-    def __init__(self, app: App, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
