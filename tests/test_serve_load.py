@@ -136,6 +136,9 @@ def test_a_key_is_required_when_set_and_compared_exactly() -> None:
             client_for(base, "wrong").models.list()
         assert chat(client_for(base, "s3cret")).choices[0].message.content == "line 0\n"
         assert httpx.get(base.removesuffix("/v1") + "/health").json()["status"] == "ok"
+        assert client_for(base, "s3cret").models.retrieve("fake").id == "fake"
+        with pytest.raises(openai.NotFoundError):
+            client_for(base, "s3cret").models.retrieve("other")
 
 
 def test_a_body_over_the_limit_is_answered_413_in_openai_shape() -> None:

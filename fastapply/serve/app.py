@@ -186,6 +186,12 @@ def create_app(backend: Backend, options: ServeOptions) -> Any:
         service.authorize(request)
         return service.models()
 
+    @app.get("/v1/models/{model:path}")
+    async def model(request: Request, model: str) -> dict[str, Any]:
+        service.authorize(request)
+        service.check_model(Decoding(model))
+        return dict(service.models()["data"][0])
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         service.authorize(request)
