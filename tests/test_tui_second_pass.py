@@ -431,3 +431,47 @@ async def test_the_file_list_shows_counts_and_jumps_to_a_file(repo: Path) -> Non
         assert not screen.query_one("#review-files").display  # 80 columns: the diff keeps them
         await pilot.press("f")
         assert screen.query_one("#review-files").display
+
+
+# -- also build: the $EDITOR round trip -------------------------------------------------------
+
+
+async def test_the_text_edited_in_editor_is_what_is_reviewed_and_written(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    script = tmp_path / "editor.py"
+    script.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\np.write_text(p.read_text().replace('bar', 'baz'))\n")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    app = build(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await generate(pilot, "src/util.py")
+        screen = await review(pilot)
+        await pilot.press("space")  # a decision on the old hunks is dropped with them
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "baz" in app.session.results["src/util.py"].after)
+        result = app.session.results["src/util.py"]
+        assert result.after == (repo / "src/util.py").read_text().replace("foo", "bar").replace("bar", "baz")
+        assert app.session.decisions.get("src/util.py", {}) == {}
+        view = screen.query_one("DiffView")
+        assert view._views[0].hunk is result.hunks[0]  # the view shows the edited hunks
+        await pilot.press("a", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen.record is not None)
+    assert "return 'baz'" in (repo / "src/util.py").read_text()
+
+
+async def test_a_failing_editor_keeps_the_rewrite(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "false")
+    app = build(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await generate(pilot, "src/util.py")
+        await review(pilot)
+        before = app.session.results["src/util.py"]
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "exited with status 1" in _messages(app))
+        assert app.session.results["src/util.py"] is before

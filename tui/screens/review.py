@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -50,6 +51,7 @@ class ReviewScreen(Screen[None]):
         Binding("left_square_bracket,shift+tab", "file(-1)", "prev file", key_display="[", group=FILES),
         Binding("s", "toggle_split", "split", tooltip="side by side / unified diff"),
         Binding("f", "toggle_files", "files", show=False, tooltip="show / hide the file list"),
+        Binding("e", "edit", "edit", show=False, tooltip="open the rewrite in $EDITOR and review the edited text"),
         Binding("enter", "apply", "apply…"),
         Binding("escape", "back", "back", show=False),
     ]
@@ -166,6 +168,39 @@ class ReviewScreen(Screen[None]):
         # past the last (or first) hunk: on to the next (or previous) file
         self.file_index = (self.file_index + step) % len(self.results)
         await self._show_file(last=step < 0)
+
+    async def action_edit(self) -> None:
+        """Open this rewrite in ``$EDITOR``; the edited text becomes the result to review."""
+        from textual.app import SuspendNotSupported
+
+        from fastapply.tui.editor import EditorError, edit_in_editor, with_text
+
+        if self.in_grace():
+            return
+        result = self.result
+        try:
+            try:
+                with self.app.suspend():
+                    text = edit_in_editor(result.after, Path(result.path).suffix)
+            except SuspendNotSupported:  # no terminal to hand over (headless): run it as is
+                text = edit_in_editor(result.after, Path(result.path).suffix)
+        except EditorError as exc:
+            self.notify(str(exc), title="editor", severity="error", timeout=8)
+            return
+        if text == result.after:
+            self.notify("no change in the editor")
+            return
+        edited = with_text(result, text)
+        self.session.results[result.path] = edited
+        self.session.decisions.pop(result.path, None)  # new hunks: nothing decided yet
+        if not self.results:
+            self.notify(f"{result.path}: {edited.reason}; nothing left to review")
+            self.app.pop_screen()
+            return
+        paths = [r.path for r in self.results]
+        self.file_index = paths.index(result.path) if result.path in paths else min(self.file_index, len(paths) - 1)
+        await self._show_file()
+        self.notify(f"{result.path}: {edited.reason}, {len(edited.hunks)} hunk(s) to review")
 
     def action_toggle_files(self) -> None:
         files = self.query_one(ReviewFiles)
