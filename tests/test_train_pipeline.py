@@ -106,14 +106,45 @@ def test_model_card_reports_the_measured_numbers() -> None:
     evaluation = {"edits": 2, "method": "speculative", "device": "cpu", "dtype": "float32", "exact_match": 0.5,
                   "line_accuracy": 0.75, "kinds": {"noop": {"n": 2, "exact_match": 0.5, "line_accuracy": 0.75,
                                                              "closed": 2}}}
+    model = {"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 5, "hidden_size": 96, "head_dim": 32,
+             "num_attention_heads": 3, "num_key_value_heads": 1, "vocab_size": 8192, "max_position_embeddings": 512,
+             "dtype": "bfloat16", "rope_parameters": {"rope_theta": 12345.0}}
     card = render_card(data, state, asdict(TrainConfig()), 1234, evaluation, hardware="a test box",
-                       notes="## What it can and cannot do\n\nLittle.")
+                       notes="## What it can and cannot do\n\nLittle.", model_config=model)
     assert "Exact match 50.0%" in card and "line accuracy 75.0%" in card
     assert "1,234 parameters" in card and "a test box" in card and "2.0 minutes" in card
     assert "| noop | 2 | 50.0% | 75.0% | 2 |" in card
-    copy = render_card(data, state, asdict(TrainConfig(size="copy")), 1234, None, hardware="a test box")
-    assert "copy circuit" in copy and "size preset `copy`" in copy and "rope theta 10000" not in copy
-    assert "rope theta 10000" in card and "copy circuit" not in card
+    copy = render_card(data, state, asdict(TrainConfig(size="copy")), 1234, None, hardware="a test box",
+                       model_config=model)
+    assert "copy circuit" in copy and "size preset `copy`" in copy
+    assert "rope theta 12345," in card and "copy circuit" not in card
     assert "Edit weight" not in card
     weighted = render_card(data, state, asdict(TrainConfig(edit_weight=20.0)), 1234, None, hardware="a test box")
     assert "Edit weight 20.0" in weighted
+
+
+def test_model_card_settings_come_from_the_run_records() -> None:
+    """Each setting the card states is read from what the run recorded; change one, the card follows."""
+    from dataclasses import asdict
+
+    from fastapply.train.card import render_card
+    from fastapply.train.loop import TrainConfig
+
+    data = {"examples": 10, "tokens": 1000, "target_tokens": 400, "train_files": 3, "heldout_files": 1,
+            "kinds": {"noop": 4, "real": 6}}
+    state = {"step": 7, "tokens_seen": 900, "target_tokens_seen": 300, "epoch": 0, "seconds": 60.0,
+             "precision": "bf16 autocast", "device": "cuda"}
+    evaluation = {"edits": 2, "method": "greedy", "device": "cpu", "dtype": "float32", "exact_match": 0.0,
+                  "line_accuracy": 0.5, "kinds": {}, "cases": [{"lines": 57}, {"lines": 131}]}
+    model = {"num_hidden_layers": 5, "dtype": "float16", "rope_parameters": {"rope_theta": 1e30}}
+    card = render_card(data, state, asdict(TrainConfig(size="copy")), 1, evaluation, hardware="h",
+                       model_config=model, compute_dtype="float32")
+    assert "6 of the 10 training examples are real edits" in card and "100% synthetic" not in card
+    assert "bf16 autocast on cuda" in card and "fp32" not in card
+    assert "stored in float16" in card and "bf16" not in card.replace("bf16 autocast", "")
+    assert "held-out files of 57-131 lines" in card and "40-200" not in card
+    assert "rope theta 1e+30" in card and "`fastapply_compute_dtype: float32`" in card
+    plain = render_card({**data, "kinds": {"noop": 10}}, {**state, "precision": ""}, asdict(TrainConfig()), 1, None,
+                        hardware="h", model_config={"dtype": "float32"})
+    assert "Every training example is a synthetic edit" in plain and "precision not recorded" in plain
+    assert "fastapply_compute_dtype" not in plain and "stored in float32" in plain

@@ -34,6 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--seed", type=int, default=0)
     data.add_argument("--heldout-only", action="store_true", help="only (re)draw the held-out edits")
 
+    win = steps.add_parser("windows", help="one curriculum phase's edit-dense windows (issue 18)")
+    win.add_argument("--phase", default="rename-single", help="curriculum phase (see fastapply.train.curriculum)")
+    win.add_argument("--out", type=Path, required=True)
+    win.add_argument("--max-files", type=int, default=20000)
+    win.add_argument("--max-windows", type=int, default=4000)
+    win.add_argument("--heldout-windows", type=int, default=96)
+    win.add_argument("--max-minutes", type=float, default=10.0, help="stop drawing after, keeping what was drawn")
+    win.add_argument("--seed", type=int, default=0)
+
     model = steps.add_parser("model", help="train (or resume training) the apply model")
     model.add_argument("--data", type=Path, default=Path("runs/data"))
     model.add_argument("--run", type=Path, default=Path("runs/model"))
@@ -47,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--edit-weight", type=float, default=1.0,
                        help="loss weight of the tokens a verbatim copy of the file would get wrong")
     model.add_argument("--resume", action="store_true", help="continue from RUN/ckpt.pt")
+    model.add_argument("--init-from", type=Path, metavar="CKPT",
+                       help="start from the weights of an earlier run's ckpt.pt (the next curriculum phase)")
+    model.add_argument("--probe-every", type=int, default=0, metavar="N",
+                       help="score DATA/heldout_windows.pt every N steps and stop on the stop rule (0: never)")
+    model.add_argument("--warmup-steps", type=int, default=60)
 
     ev = steps.add_parser("eval", help="exact match per edit kind on held-out files, and speed")
     ev.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model folder to evaluate")
@@ -94,6 +108,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if step == "data":
         return _data(args)
+    if step == "windows":
+        return _windows(args)
     if step == "model":
         return _model(args)
     if step == "eval":
@@ -126,6 +142,24 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _windows(args: argparse.Namespace) -> int:
+    from fastapply.train.curriculum import phase
+    from fastapply.train.phase_data import PhaseDataConfig, build_phase
+
+    try:
+        phase(args.phase)
+    except ValueError as exc:
+        raise UsageError(f"--phase: {exc}") from exc
+    config = PhaseDataConfig(phase=args.phase, max_files=args.max_files, max_windows=args.max_windows,
+                             heldout_windows=args.heldout_windows, max_minutes=args.max_minutes, seed=args.seed)
+    try:
+        summary = build_phase(_load_tokenizer(), args.out, config, progress=_progress)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("config", "window")}, indent=2))
+    return 0
+
+
 def _model(args: argparse.Namespace) -> int:
     from fastapply.train.build_data import load_examples
     from fastapply.train.loop import TrainConfig, train
@@ -137,14 +171,22 @@ def _model(args: argparse.Namespace) -> int:
         raise UsageError(f"no training data at {path}; run 'fastapply train data --out {args.data}' first")
     config = TrainConfig(size=args.size, lr=args.lr, total_steps=args.total_steps,
                          tokens_per_batch=args.tokens_per_batch, max_minutes=args.max_minutes,
-                         threads=args.threads, edit_weight=args.edit_weight)
+                         threads=args.threads, edit_weight=args.edit_weight, probe_every=args.probe_every,
+                         warmup_steps=args.warmup_steps, init_from=str(args.init_from or ""))
+    if args.init_from and not args.init_from.is_file():
+        raise UsageError(f"--init-from: no checkpoint at {args.init_from}")
+    probe_path = args.data / "heldout_windows.pt"
+    if args.probe_every and not probe_path.exists():
+        raise UsageError(f"--probe-every needs held-out windows at {probe_path}; run 'fastapply train windows'")
+    probes = load_examples(probe_path) if args.probe_every else None
     examples = load_examples(path)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` checkpoints too (background jobs ignore SIGINT)
     _progress(f"{len(examples)} examples; training {args.size} into {args.run}")
     state = train(examples, _load_tokenizer(), args.run, config, resume=args.resume,
-                  on_log=lambda d: _progress(json.dumps(d)))
+                  on_log=lambda d: _progress(json.dumps(d)), probe_examples=probes)
     print(json.dumps({"run": str(args.run), "step": state.step, "tokens_seen": state.tokens_seen,
-                      "minutes": round(state.seconds / 60, 2), "done": state.step >= config.total_steps}))
+                      "minutes": round(state.seconds / 60, 2), "done": state.step >= config.total_steps,
+                      "stopped": state.stopped, "last_probe": state.probes[-1] if state.probes else None}))
     return 0
 
 
@@ -188,6 +230,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _write_card(args: argparse.Namespace, ckpt: dict[str, Any], summary: dict[str, Any]) -> None:
+    from fastapply.engine.load import declared_dtype
     from fastapply.train.card import render_card
     from fastapply.train.loop import TrainConfig, parameters_of
 
@@ -195,5 +238,7 @@ def _write_card(args: argparse.Namespace, ckpt: dict[str, Any], summary: dict[st
     notes = args.notes.read_text() if args.notes else "Not written yet."
     config = TrainConfig(**ckpt["config"])
     card = render_card(summary, ckpt["state"], ckpt["config"], parameters_of(config, _load_tokenizer()), evaluation,
-                       hardware=args.hardware, notes=notes, learned_scale=args.learned_scale)
+                       hardware=args.hardware, notes=notes, learned_scale=args.learned_scale,
+                       model_config=json.loads((args.to / "config.json").read_text()),
+                       compute_dtype=declared_dtype(args.to))
     (args.to / "MODEL_CARD.md").write_text(card)

@@ -13,7 +13,34 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _model_section(cfg: dict[str, Any], params: int) -> list[str]:
+def _rope_theta(model: dict[str, Any]) -> str:
+    theta = (model.get("rope_parameters") or {}).get("rope_theta", model.get("rope_theta"))
+    return "not recorded" if theta is None else f"{theta:g}"
+
+
+def _dtype_lines(model: dict[str, Any], compute: str | None) -> list[str]:
+    stored = model.get("dtype", "not recorded")
+    if compute is None:
+        return [f"- Weights are stored in {stored}; fastapply computes in the device's default dtype."]
+    return [
+        f"- config.json declares `fastapply_compute_dtype: {compute}`, and fastapply loads it so on every",
+        f"  device unless `--dtype` says otherwise. Weights are stored in {stored}; the evaluation below is of",
+        "  those weights.",
+    ]
+
+
+def _model_section(cfg: dict[str, Any], params: int, model: dict[str, Any], compute: str | None) -> list[str]:
+    layers, hidden = model.get("num_hidden_layers"), model.get("hidden_size")
+    heads, kv_heads, head_dim = model.get("num_attention_heads"), model.get("num_key_value_heads"), model.get("head_dim")
+    shape = [
+        f"- transformers `{(model.get('architectures') or ['?'])[0]}`, size preset `{cfg['size']}`, {params:,} "
+        "parameters (tied embeddings),",
+        f"  {layers} layers, hidden {hidden}, {heads} heads of {head_dim} sharing {kv_heads} key/value head(s), "
+        f"rope theta {_rope_theta(model)},",
+        f"  project tokenizer ({model.get('vocab_size')} tokens), max positions {model.get('max_position_embeddings')}.",
+        *_dtype_lines(model, compute),
+        "",
+    ]
     if cfg["size"] == "copy":
         from fastapply.train.copy_prior import PriorLayout
 
@@ -25,31 +52,39 @@ def _model_section(cfg: dict[str, Any], params: int) -> list[str]:
             f"{lay.window_sigma:.0f} recent tokens; then two copy heads that match the latest {lay.context} and "
             f"{lay.near_context} tokens (the first also",
             "the window) against every earlier position outside the rewrite and predict what followed there.",
-            f"Those stay frozen; {lay.layers - 3} more layers, which start as the identity, are trained by "
-            "`fastapply train` on",
+            f"Those stay frozen; {int(layers or lay.layers) - 3} more layers, which start as the identity, are "
+            "trained by `fastapply train` on",
             "synthetic edits of real Python source.",
             "",
             "## Model",
             "",
-            f"- transformers `LlamaForCausalLM`, size preset `copy`, {params:,} parameters (tied embeddings),",
-            f"  {lay.layers} layers, hidden {lay.hidden}, {lay.heads} heads of {lay.head_dim} sharing one key/value "
-            "head, rope theta 1e30 (most",
-            "  RoPE pairs barely turn, so the copy match ignores position), project tokenizer, max positions "
-            f"{cfg['max_positions']}.",
-            "- The wired heads use logits of thousands of nats, so they need float32 activations; config.json",
-            "  declares `fastapply_compute_dtype: float32` and fastapply loads it so on every device unless",
-            "  `--dtype` says otherwise. Weights are stored in bf16; the evaluation below is of those weights.",
-            "",
+            *shape,
         ]
     return [
         "A small Llama trained from scratch by `fastapply train` on synthetic edits of real Python source.",
         "",
         "## Model",
         "",
-        f"- transformers `LlamaForCausalLM`, size preset `{cfg['size']}`, {params:,} parameters (tied embeddings),",
-        f"  project tokenizer (8192-token byte-level BPE), max positions {cfg['max_positions']}, rope theta 10000.",
-        "",
+        *shape,
     ]
+
+
+def _mix_line(data: dict[str, Any]) -> str:
+    real = data.get("kinds", {}).get("real", 0)
+    total = data["examples"]
+    if real == 0:
+        return "- Every training example is a synthetic edit (no real git-history edits in the mix)."
+    return f"- {real:,} of the {total:,} training examples are real edits from git history; the rest are synthetic."
+
+
+def _precision(state: dict[str, Any]) -> str:
+    precision = state.get("precision")  # checkpoints before the field lack it
+    return f"{precision} on {state.get('device', 'an unrecorded device')}" if precision else "precision not recorded"
+
+
+def _heldout_lines(evaluation: dict[str, Any] | None) -> str:
+    sizes = [c["lines"] for c in (evaluation or {}).get("cases", []) if "lines" in c]
+    return f"held-out files of {min(sizes)}-{max(sizes)} lines" if sizes else "held-out files"
 
 
 def _epochs(full: int) -> str:
@@ -83,10 +118,13 @@ def render_card(
     hardware: str,
     notes: str = "",
     learned_scale: float = 1.0,
+    model_config: dict[str, Any] | None = None,
+    compute_dtype: str | None = None,
 ) -> str:
+    """The card. ``model_config`` is the exported config.json, ``compute_dtype`` what it declares."""
     cfg = train_config
     kinds = "\n".join(f"| {k} | {v} |" for k, v in sorted(data.get("kinds", {}).items()))
-    lines = ["# fastapply default apply model", "", *_model_section(cfg, params)]
+    lines = ["# fastapply default apply model", "", *_model_section(cfg, params, model_config or {}, compute_dtype)]
     lines += [
         "## Data",
         "",
@@ -94,7 +132,7 @@ def render_card(
         f"  from {data['train_files']:,} files of the local standard library and site-packages, cut into chunks of",
         "  whole top-level definitions (sizes in the training history below). Held out by file: "
         f"{data['heldout_files']} files never seen in training.",
-        "- No real (git history) edits were available on the training machine, so the mix is 100% synthetic.",
+        _mix_line(data),
         "",
         "| kind | examples |",
         "|---|---|",
@@ -106,12 +144,12 @@ def render_card(
         f"({train_state['target_tokens_seen']:,} with loss), {_epochs(train_state['epoch'])}.",
         f"- AdamW (betas 0.9/0.95, weight decay {cfg['weight_decay']}), peak lr {cfg['lr']}, {cfg['warmup_steps']} warmup steps,",
         f"  cosine to {cfg['min_lr_ratio']}x over {cfg['total_steps']} steps, grad clip {cfg['grad_clip']},",
-        f"  about {cfg['tokens_per_batch']} tokens per batch (length-bucketed), fp32.",
+        f"  about {cfg['tokens_per_batch']} tokens per batch (length-bucketed), {_precision(train_state)}.",
         *_edit_weight_lines(cfg.get("edit_weight", 1.0)),  # checkpoints before the option lack it
         f"- Hardware: {hardware}. Training wall time {train_state['seconds'] / 60:.1f} minutes.",
         *_scale_lines(learned_scale),
         "",
-        "## Evaluation (held-out files of 40-200 lines)",
+        f"## Evaluation ({_heldout_lines(evaluation)})",
         "",
     ]
     if evaluation:

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapply.engine.assets import COMPUTE_DTYPE_KEY
+from fastapply.engine.load import COMPUTE_DTYPE_KEY
 from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, MARKERS, OPEN_CODE, OPEN_OUTPUT
 
 

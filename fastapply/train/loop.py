@@ -11,12 +11,14 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapply.engine.prompt import CLOSE_OUTPUT
 from fastapply.train.dataset import Example, Seam, collate, length_batches
 from fastapply.train.model import count_parameters, freeze_wired, new_model
+from fastapply.train.probe import ProbeScore, StopRule, probe
 
 
 @dataclass(slots=True)
@@ -35,6 +37,10 @@ class TrainConfig:
     seed: int = 0
     max_positions: int = 4096
     edit_weight: float = 1.0  # loss weight of target tokens a verbatim copy would get wrong
+    probe_every: int = 0  # score the held-out windows every this many steps (0: never)
+    patience_share: float = 1 / 3  # the stop rule: stalled if no rise after this share of total_steps
+    init_from: str = ""  # a previous run's ckpt.pt whose weights this run starts from
+    device: str = ""  # as for fastapply.engine.load.pick_device; empty: its own choice
 
 
 @dataclass(slots=True)
@@ -45,6 +51,10 @@ class TrainState:
     tokens_seen: int = 0
     target_tokens_seen: int = 0
     seconds: float = 0.0  # training wall time over all invocations
+    probes: list[dict[str, Any]] = field(default_factory=list)  # {"step", scores...} in order
+    stopped: str = ""  # the stop rule's verdict, once it gave one: passed or stalled
+    device: str = ""  # where the latest invocation trained
+    precision: str = ""  # how it computed: "fp32", or "bf16 autocast" on CUDA
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -55,21 +65,13 @@ def lr_at(step: int, config: TrainConfig) -> float:
     return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def _device() -> tuple[Any, bool]:
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.device("cuda"), True
-    return torch.device("cpu"), False
-
-
 def save_model(model: Any, tokenizer: Any, out: Path) -> None:
     """Ordinary transformers format: config, safetensors weights, tokenizer, generation config."""
     from transformers import GenerationConfig
 
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
-    close = tokenizer.convert_tokens_to_ids("</updated-code>")
+    close = tokenizer.convert_tokens_to_ids(CLOSE_OUTPUT)
     GenerationConfig(eos_token_id=[tokenizer.eos_token_id, close], pad_token_id=tokenizer.pad_token_id,
                      do_sample=False).save_pretrained(str(out))
 
@@ -99,10 +101,17 @@ def train(
     resume: bool = False,
     on_log: Callable[[dict[str, Any]], None] | None = None,
     log_every: int = 10,
+    probe_examples: list[Example] | None = None,
 ) -> TrainState:
-    """Train until ``total_steps`` or ``max_minutes``; checkpoints to ``run_dir/ckpt.pt`` and
-    writes the latest weights to ``run_dir/model``."""
+    """Train until ``total_steps``, ``max_minutes`` or the stop rule; checkpoints to
+    ``run_dir/ckpt.pt`` and writes the latest weights to ``run_dir/model``.
+
+    With ``probe_examples`` and ``config.probe_every``, the held-out windows are scored at the start
+    and every ``probe_every`` steps (see ``probe.StopRule``); the scores go to ``state.probes``.
+    """
     import torch
+
+    from fastapply.engine.load import pick_device
 
     if not examples:
         raise ValueError("no training examples")
@@ -110,7 +119,7 @@ def train(
         raise ValueError(f"edit_weight must be positive, not {config.edit_weight}")
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    device, cuda = _device()
+    device = pick_device(config.device or None)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
     model = new_model(config.size, tokenizer, config.max_positions).to(device)
@@ -126,6 +135,8 @@ def train(
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         state = TrainState(**ckpt["state"])
+    elif config.init_from:
+        model.load_state_dict(torch.load(config.init_from, map_location=device, weights_only=False)["model"])
 
     def checkpoint() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
@@ -134,17 +145,59 @@ def train(
         tmp.replace(ckpt_path)
         save_model(model, tokenizer, run_dir / "model")
 
+    state.device = device.type
+    state.precision = "bf16 autocast" if device.type == "cuda" else "fp32"
+    judge = None
+    if probe_examples and config.probe_every > 0:
+        judge = _Judge(model, probe_examples, Seam.of(tokenizer), tokenizer.pad_token_id, config, state)
     try:
-        _run(model, opt, examples, tokenizer, config, state, checkpoint, on_log, log_every, cuda, device)
+        if judge is None or not judge.stops_before_start():
+            _run(model, opt, examples, tokenizer, config, state, checkpoint, on_log, log_every, device.type == "cuda",
+                 device, judge)
+        else:
+            checkpoint()
     except KeyboardInterrupt:
         checkpoint()  # an interrupted run resumes from where it stopped
         raise
     return state
 
 
+class _Judge:
+    """Probes the held-out windows on schedule and applies the stop rule; keeps scores in ``state``."""
+
+    def __init__(self, model: Any, examples: list[Example], seam: Seam, pad_id: int, config: TrainConfig,
+                 state: TrainState) -> None:
+        self.model, self.examples, self.seam, self.pad_id = model, examples, seam, pad_id
+        self.config, self.state = config, state
+        self.rule = StopRule(budget_steps=config.total_steps, patience_share=config.patience_share)
+        for p in state.probes:
+            self.rule.history.append((p["step"], p["edited_accuracy"], p["exact"]))
+
+    def score(self) -> ProbeScore:
+        result = probe(self.model, self.examples, self.seam, self.pad_id)
+        self.state.probes.append({"step": self.state.step, "minutes": round(self.state.seconds / 60, 2),
+                                  **result.to_dict()})
+        return result
+
+    def stops_before_start(self) -> bool:
+        if self.state.stopped:
+            return True
+        if not self.state.probes:
+            self.rule.history.append((0, self.score().edited_accuracy, self.state.probes[-1]["exact"]))
+        return False
+
+    def due(self) -> bool:
+        return self.state.step % self.config.probe_every == 0
+
+    def verdict(self) -> str | None:
+        result = self.score()
+        self.state.stopped = self.rule.verdict(self.state.step, result) or ""
+        return self.state.stopped or None
+
+
 def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: TrainConfig, state: TrainState,
          checkpoint: Callable[[], None], on_log: Callable[[dict[str, Any]], None] | None, log_every: int,
-         cuda: bool, device: Any) -> None:
+         cuda: bool, device: Any, judge: _Judge | None = None) -> None:
     import torch
 
     model.train()
@@ -183,6 +236,13 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
                         "tokens_per_s": round(tok_window / max(1e-9, now - window_start)),
                         "tokens_seen": state.tokens_seen, "minutes": round(state.seconds / 60, 2)})
                 loss_sum, loss_n, tok_window, window_start = 0.0, 0, 0, now
+            if judge is not None and judge.due():
+                stop = judge.verdict()
+                if on_log:
+                    on_log({"probe": state.probes[-1], "stopped": state.stopped})
+                if stop:
+                    checkpoint()
+                    return
             if now - last_ckpt > config.checkpoint_minutes * 60:
                 checkpoint()
                 last_ckpt = now

@@ -6,7 +6,7 @@ or training. Presets are named so runs and the model card can refer to them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -114,10 +114,6 @@ def build_model(size: ModelSize, tokenizer: Any, max_positions: int = 4096) -> A
     from transformers import LlamaForCausalLM
 
     return LlamaForCausalLM(llama_config(size, tokenizer, max_positions))
-
-
-def describe(size: ModelSize) -> dict[str, int]:
-    return asdict(size)
 
 
 def count_parameters(model: Any) -> int:

@@ -1,0 +1,95 @@
+"""Write one curriculum phase's windows to disk: training windows from training files, held-out
+windows from held-out files, and a summary of what was drawn.
+
+``train.pt`` has the layout of ``build_data`` (so ``train model --data`` reads it), and
+``heldout_windows.pt`` the same for the windows the stop rule and the pass test score. Knows
+sources, the curriculum and the window sizes; knows nothing about the model.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapply.train.curriculum import phase, phase_windows
+from fastapply.train.dataset import Example
+from fastapply.train.sources import Source, chunks, is_held_out, iter_files
+from fastapply.train.windows import Window, WindowConfig
+
+
+@dataclass(slots=True)
+class PhaseDataConfig:
+    phase: str = "rename-single"
+    max_files: int = 20000
+    max_windows: int = 4000  # training windows; drawing stops there
+    heldout_windows: int = 96
+    per_edit: int = 2  # windows cut from one edit
+    max_minutes: float = 10.0  # drawing stops after this long, with what it has
+    seed: int = 0
+
+
+def save_examples(examples: list[Example], path: Path) -> None:
+    import torch
+
+    torch.save({"ids": [e.ids for e in examples], "prompt_len": [e.prompt_len for e in examples],
+                "kind": [e.kind for e in examples]}, path)
+
+
+def _split(max_files: int) -> tuple[list[Source], list[Source]]:
+    train: list[Source] = []
+    held: list[Source] = []
+    for source in iter_files(max_files):
+        (held if is_held_out(source.path) else train).append(source)
+    return train, held
+
+
+def _draw(sources: list[Source], config: PhaseDataConfig, window: WindowConfig, tokenizer: Any,
+          rng: random.Random, want: int, deadline: float) -> list[Window]:
+    out: list[Window] = []
+    p = phase(config.phase)
+    pieces = (piece for source in sources for piece in chunks(source))
+    for w in phase_windows(p, pieces, rng, tokenizer, window, config.per_edit):
+        out.append(w)
+        if len(out) >= want or time.monotonic() > deadline:
+            break
+    return out
+
+
+def build_phase(tokenizer: Any, out_dir: Path, config: PhaseDataConfig, window: WindowConfig | None = None,
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Draw the phase's windows and write ``train.pt``, ``heldout_windows.pt`` and ``summary.json``."""
+    window = window or WindowConfig()
+    rng = random.Random(config.seed)
+    train_files, held_files = _split(config.max_files)
+    rng.shuffle(train_files)
+    rng.shuffle(held_files)
+    started = time.monotonic()
+    held = _draw(held_files, config, window, tokenizer, random.Random(config.seed + 1), config.heldout_windows,
+                 started + config.max_minutes * 30)
+    if progress:
+        progress(f"{config.phase}: {len(held)} held-out windows")
+    train = _draw(train_files, config, window, tokenizer, rng, config.max_windows,
+                  started + config.max_minutes * 60)
+    if not train or not held:
+        raise ValueError(f"phase {config.phase!r} drew {len(train)} training and {len(held)} held-out windows")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_examples([w.example for w in train], out_dir / "train.pt")
+    save_examples([w.example for w in held], out_dir / "heldout_windows.pt")
+    summary = {
+        "phase": config.phase, "examples": len(train), "heldout_windows": len(held),
+        "train_files": len(train_files), "heldout_files": len(held_files),
+        "tokens": sum(len(w.example.ids) for w in train),
+        "target_tokens": sum(w.targets for w in train),
+        "edited_tokens": sum(w.edited for w in train),
+        "kinds": dict(Counter(w.example.kind for w in train)),
+        "seconds": round(time.monotonic() - started, 1),
+        "config": asdict(config), "window": asdict(window),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
