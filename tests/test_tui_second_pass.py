@@ -475,3 +475,27 @@ async def test_a_failing_editor_keeps_the_rewrite(repo: Path, monkeypatch: pytes
         await pilot.press("e")
         await wait_for(pilot, lambda: "exited with status 1" in _messages(app))
         assert app.session.results["src/util.py"] is before
+
+
+# -- also build: a follow-up instruction drafted from the previous rewrite ---------------------
+
+
+async def test_a_follow_up_drafts_from_the_previous_rewrite(repo: Path) -> None:
+    fake = FakeBackend()
+    app = build(repo, fake)
+    async with app.run_test(size=(80, 24)) as pilot:
+        generate_screen = await generate(pilot, "src/util.py")
+        first = app.session.results["src/util.py"].after
+        await review(pilot)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen) and app.screen.follow_up)
+        app.screen.query_one(PromptInput).load_text("now also add a docstring")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is generate_screen and len(fake.requests) == 2)
+        await wait_for(pilot, lambda: generate_screen.finished)
+        request = fake.requests[-1]
+        assert request.prediction == first  # the drafter copies from what was reviewed
+        assert request.code == (repo / "src/util.py").read_text()  # the rewrite is still of the file
+        assert request.instruction == "rename foo\nnow also add a docstring"
+        assert fake.requests[0].prediction is None
+        assert app.session.results["src/util.py"].status == "changed"

@@ -134,8 +134,21 @@ class GenerateScreen(Screen[None]):
 
     # -- the run -------------------------------------------------------------------------------
 
-    def _start(self, paths: list[str]) -> None:
+    def follow_up(self, text: str, predictions: dict[str, str]) -> None:
+        """Run the reviewed files again with ``text`` added, drafting from their rewrites."""
+        from fastapply.tui.predicting import follow_up_instruction
+
+        self.session.instruction = follow_up_instruction(self.session.instruction, text)
+        self.session.applied = False
+        for path in predictions:
+            self.session.decisions.pop(path, None)
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        self.query_one("#gen-instruction", Static).update(Text(f"… {first}", no_wrap=True, overflow="ellipsis"))
+        self._start(list(predictions), predictions)
+
+    def _start(self, paths: list[str], predictions: dict[str, str] | None = None) -> None:
         from fastapply.edit import EditOptions
+        from fastapply.tui.predicting import PredictingBackend
 
         app: Any = self.app
         config = app.config
@@ -156,7 +169,10 @@ class GenerateScreen(Screen[None]):
         )
         self._thread = threading.Thread(
             target=self._run,
-            args=(app.backend, app.repo, paths, self.session.instruction, options, self._cancel),
+            args=(
+                PredictingBackend(app.backend, predictions) if predictions else app.backend,
+                app.repo, paths, self.session.instruction, options, self._cancel,
+            ),
             name="fastapply-generate",
             daemon=True,  # an engine that ignores cancel must never keep the process alive
         )

@@ -1,7 +1,8 @@
 """The instruct screen: say what to do with the selected files.
 
-Enter sends; the instruction is remembered in the history and the generate screen opens. Escape
-goes back to the picker. It does not run the model.
+Enter sends; the instruction is remembered in the history and the generate screen opens (or, for
+a follow-up on rewrites under review, the screen is dismissed with the text). Escape goes back.
+It does not run the model.
 """
 
 from __future__ import annotations
@@ -28,16 +29,25 @@ def files_line(paths: list[str], width: int = 70) -> str:
     return f"{len(paths)} file{'s' if len(paths) != 1 else ''}: {text}"
 
 
-class InstructScreen(Screen[None]):
+class InstructScreen(Screen[str | None]):
     CSS_PATH = "instruct.tcss"
-    BINDINGS = [Binding("escape", "back", "back to files")]
+    BINDINGS = [Binding("escape", "back", "back")]
+
+    def __init__(self, *, follow_up: bool = False) -> None:
+        super().__init__()
+        self.follow_up = follow_up  # dismissed with the text instead of opening the generate screen
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
         yield StatusBar()
         with Vertical(id="instruct-body"):
-            yield Label("instruction", classes="section-title")
-            yield Static(files_line(app.session.selected), id="instruct-files", classes="muted")
+            if self.follow_up:
+                paths = [r.path for r in app.session.reviewable()]
+                yield Label("follow-up (drafted from the rewrites under review)", classes="section-title")
+                yield Static(files_line(paths), id="instruct-files", classes="muted")
+            else:
+                yield Label("instruction", classes="section-title")
+                yield Static(files_line(app.session.selected), id="instruct-files", classes="muted")
             yield PromptInput(app.history, id="prompt")
             yield Static(
                 "enter sends · shift+enter or ctrl+j: new line · up/down: history",
@@ -48,7 +58,7 @@ class InstructScreen(Screen[None]):
 
     def on_mount(self) -> None:
         prompt = self.query_one(PromptInput)
-        prompt.load_text(self.app.session.instruction)  # type: ignore[attr-defined]
+        prompt.load_text("" if self.follow_up else self.app.session.instruction)  # type: ignore[attr-defined]
         prompt.move_cursor(prompt.document.end)
         prompt.focus()
 
@@ -61,12 +71,18 @@ class InstructScreen(Screen[None]):
         app: Any = self.app
         history.remember(app.history, text, app.config.history_path)
         self.query_one(PromptInput).reset_history_position()
+        if self.follow_up:
+            self.dismiss(text)
+            return
         app.session.start_generation(text)
         from fastapply.tui.screens.generate import GenerateScreen
 
         self.app.push_screen(GenerateScreen())
 
     def action_back(self) -> None:
+        if self.follow_up:
+            self.dismiss(None)
+            return
         self.app.pop_screen()
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:

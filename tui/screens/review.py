@@ -52,6 +52,7 @@ class ReviewScreen(Screen[None]):
         Binding("s", "toggle_split", "split", tooltip="side by side / unified diff"),
         Binding("f", "toggle_files", "files", show=False, tooltip="show / hide the file list"),
         Binding("e", "edit", "edit", show=False, tooltip="open the rewrite in $EDITOR and review the edited text"),
+        Binding("i", "follow_up", "follow-up", show=False, tooltip="a follow-up instruction, drafted from these rewrites"),
         Binding("enter", "apply", "apply…"),
         Binding("escape", "back", "back", show=False),
     ]
@@ -202,6 +203,25 @@ class ReviewScreen(Screen[None]):
         await self._show_file()
         self.notify(f"{result.path}: {edited.reason}, {len(edited.hunks)} hunk(s) to review")
 
+    def action_follow_up(self) -> None:
+        """Ask for a follow-up; the generate screen runs it on the reviewed files' rewrites."""
+        from fastapply.tui.screens.generate import GenerateScreen
+        from fastapply.tui.screens.instruct import InstructScreen
+
+        if self.in_grace():
+            return
+        predictions = {r.path: r.after for r in self.results}
+
+        def sent(text: str | None) -> None:
+            if not text:
+                return
+            self.app.pop_screen()  # this review: the results it shows are being replaced
+            screen = self.app.screen
+            if isinstance(screen, GenerateScreen):
+                screen.follow_up(text, predictions)
+
+        self.app.push_screen(InstructScreen(follow_up=True), sent)
+
     def action_toggle_files(self) -> None:
         files = self.query_one(ReviewFiles)
         files.display = not files.display
@@ -276,4 +296,6 @@ class ReviewScreen(Screen[None]):
             ("Reject all hunks", "Reject every hunk of every file", lambda: self.action_decide_all(False)),
             ("Toggle side by side", "Switch between unified and side-by-side diffs", self.action_toggle_split),
             ("Apply accepted hunks", "Open the apply screen", self.action_apply),
+            ("Follow-up instruction", "Ask for more, drafted from these rewrites (i)", self.action_follow_up),
+            ("Edit in $EDITOR", "Open this rewrite in your editor (e)", self.action_edit),
         ]
