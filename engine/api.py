@@ -81,11 +81,10 @@ class Engine:
         dtype: str | None = None,
         trust_remote_code: bool = False,
         config: EngineConfig | None = None,
+        verbose: bool | None = None,
     ) -> Engine:
-        return cls(
-            load_model(spec, device=device, dtype=dtype, trust_remote_code=trust_remote_code),
-            config,
-        )
+        loaded = load_model(spec, device=device, dtype=dtype, trust_remote_code=trust_remote_code, verbose=verbose)
+        return cls(loaded, config)
 
     @property
     def name(self) -> str:

@@ -40,7 +40,10 @@ class ModelSession:
         self.model = model
         self.device = device
         self.cache = DynamicCache(config=model.config)
-        self._keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
+        params = inspect.signature(model.forward).parameters
+        self._keep_arg = "logits_to_keep" in params
+        # transformers renamed ``past_key_values`` to ``cache`` during 5.x; the old name warns.
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self.forwards = 0
 
     @property
@@ -51,7 +54,7 @@ class ModelSession:
     def forward(self, ids: list[int], keep: int | None = None) -> torch.Tensor:
         """Run ``ids`` after the cached context; logits ``[keep or len(ids), vocab]``."""
         keep = len(ids) if keep is None else keep
-        kwargs: dict[str, Any] = {"past_key_values": self.cache, "use_cache": True}
+        kwargs: dict[str, Any] = {self._cache_arg: self.cache, "use_cache": True}
         if self._keep_arg:
             kwargs["logits_to_keep"] = keep
         input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)

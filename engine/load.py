@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,14 +103,37 @@ def _check_local(path: Path) -> None:
         )
 
 
+VERBOSE_ENV = "FASTAPPLY_VERBOSE"  # "1": show transformers' progress bars while loading
+
+
+@contextmanager
+def progress_bars(shown: bool) -> Iterator[None]:
+    """transformers' progress bars ("Loading weights") on or off for the duration, then as before."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    if shown == was:
+        yield
+        return
+    (hf_logging.enable_progress_bar if shown else hf_logging.disable_progress_bar)()
+    try:
+        yield
+    finally:
+        (hf_logging.enable_progress_bar if was else hf_logging.disable_progress_bar)()
+
+
 def load_model(
     spec: str | None = "default",
     *,
     device: str | None = None,
     dtype: str | None = None,
     trust_remote_code: bool = False,
+    verbose: bool | None = None,
 ) -> LoadedModel:
     """Load a model and tokenizer.
+
+    ``verbose`` shows transformers' loading progress bar on stderr (default: only when the
+    environment sets ``FASTAPPLY_VERBOSE=1``).
 
     Raises:
         ModelNotFoundError: nothing loadable at the local path, and not in the hub cache.
@@ -123,14 +148,17 @@ def load_model(
         _check_local(local)
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(torch_device, dtype or (declared_dtype(local) if is_local else None))
+    if verbose is None:
+        verbose = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(
-            target,
-            dtype=torch_dtype,
-            use_safetensors=True,
-            trust_remote_code=trust_remote_code,
-        )
+        with progress_bars(verbose):
+            tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(
+                target,
+                dtype=torch_dtype,
+                use_safetensors=True,
+                trust_remote_code=trust_remote_code,
+            )
     except OSError as exc:
         where = f"local folder {target!r}" if is_local else f"hub id {target!r}"
         raise ModelNotFoundError(

@@ -16,7 +16,18 @@ from fastapply.engine.api import Engine
 from fastapply.engine.bench.cases import BenchCase
 from fastapply.engine.prompt import target_ids
 from fastapply.engine.bench.replay import pinned_logits
-from fastapply.engine.types import METHODS, DecodeRates, GenerationRequest, GenerationResult, Method
+from fastapply.engine.types import (
+    METHODS,
+    DecodeRates,
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    Method,
+)
+
+
+class ReplayMismatch(EngineError):
+    """Under replay a method wrote something other than the case's text: its figures mean nothing."""
 
 
 @dataclass(slots=True)
@@ -107,7 +118,14 @@ def run_case(
     elif max_new_tokens:
         request.max_new_tokens = max_new_tokens
     with pin:
-        return engine.generate(request, prompt)
+        result = engine.generate(request, prompt)
+    if replay and (result.finish_reason != "stop" or result.token_ids[: len(target)] != target):
+        raise ReplayMismatch(
+            f"under replay, {method} did not reproduce case {case.path!r} "
+            f"({case.instruction[:60]!r}): finish {result.finish_reason}, "
+            f"{result.stats.tokens} tokens against {len(target)}; its figures would not be real"
+        )
+    return result
 
 
 def run_bench(
@@ -127,7 +145,7 @@ def run_bench(
     )
     engine.draft_config()  # measure the draft cap before any timing
     for method in order:  # warm-up: first-call costs stay out of the figures
-        run_case(engine, cases[0], method, replay=replay, max_new_tokens=8)
+        run_case(engine, cases[0], method, replay=False, max_new_tokens=8)
     report.methods = {m: MethodTotals() for m in order}
     for index, case in enumerate(cases):
         reference: list[int] | None = None

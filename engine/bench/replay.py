@@ -16,22 +16,42 @@ from typing import Any
 
 import torch
 
+CACHE_NAMES = ("cache", "past_key_values")  # the cache keyword across transformers 5.x
+
+
+def kept_positions(kwargs: dict, kept: int) -> torch.Tensor:
+    """Absolute positions of the last ``kept`` input rows, from what the forward was given.
+
+    ``position_ids`` (what transformers' ``generate`` passes), else ``cache_position``, else the
+    cache's length after the forward (the engine's own loop passes neither), else ``0..kept-1``.
+    """
+    position_ids = kwargs.get("position_ids")
+    if isinstance(position_ids, torch.Tensor) and position_ids.numel():
+        return position_ids.reshape(-1, position_ids.shape[-1])[0, -kept:].cpu()
+    cache_position = kwargs.get("cache_position")
+    if isinstance(cache_position, torch.Tensor) and cache_position.numel():
+        return cache_position.reshape(-1)[-kept:].cpu()
+    for name in CACHE_NAMES:
+        cache = kwargs.get(name)
+        if cache is not None and hasattr(cache, "get_seq_length"):
+            end = int(cache.get_seq_length())
+            return torch.arange(end - kept, end)
+    return torch.arange(kept)
+
 
 @contextmanager
 def pinned_logits(model: Any, prompt_len: int, target: list[int], fill: int) -> Iterator[None]:
     """While active, position ``prompt_len - 1 + g`` predicts ``target[g]`` (``fill`` past the end).
 
-    Positions are read from the KV cache length after each forward, so the pinning holds for any
-    decoding loop that uses the model's cache, transformers' own ``generate`` included.
+    Positions come from the forward's own arguments (``kept_positions``), so the pinning holds
+    for any decoding loop, transformers' own ``generate`` included.
     """
     table = torch.tensor(target + [fill], dtype=torch.long)
 
     def hook(module: Any, args: tuple, kwargs: dict, output: Any) -> Any:
-        cache = kwargs.get("past_key_values")
-        logits = output.logits
+        logits = output.logits  # [1, kept, vocab]
         kept = logits.shape[1]
-        end = cache.get_seq_length() if cache is not None else kept
-        positions = torch.arange(end - kept, end)  # absolute positions of the kept rows
+        positions = kept_positions(kwargs, kept)
         generated = (positions + 1 - prompt_len).clamp(0, len(target))
         tokens = table[generated].to(logits.device)
         pinned = torch.zeros_like(logits)
