@@ -77,3 +77,13 @@ def test_what_changes_nothing_is_accepted_and_parts_are_joined() -> None:
     with pytest.raises(ApiError):
         parse_completion({"model": "m", "prompt": [1, 2, 3]})
     assert cut_at_stop("abcENDdef", ("END", "c")) == "ab"
+
+
+def test_streamed_text_never_shows_a_stop_string_even_split_across_pieces() -> None:
+    from fastapply.serve.render import StopFilter
+
+    stops = StopFilter(("</updated-code>",))
+    sent = "".join(stops.push(p) for p in ["x = 1\n</upd", "ated-code>", "junk"])
+    assert sent == "x = 1\n" and stops.finish("x = 1\n") == ""
+    late = StopFilter(("END",))
+    assert late.push("abcEN") == "abc" and late.push("x") == "ENx" and late.finish("abcENxyz") == "yz"

@@ -26,7 +26,7 @@ from fastapply.engine.types import EngineError, GenerationRequest, GenerationRes
 from fastapply.serve.asgi import BodyLimit, EventStream, sse
 from fastapply.serve.errors import AUTHENTICATION, NOT_FOUND, SERVER, ApiError, bad_request
 from fastapply.serve.protocol import Decoding, parse_chat, parse_completion
-from fastapply.serve.render import Reply, chat_prompt, cut_at_stop
+from fastapply.serve.render import Reply, StopFilter, chat_prompt, cut_at_stop
 from fastapply.serve.runner import GenerationRunner, Running
 from fastapply.serve.slots import GenerationSlots
 
@@ -79,10 +79,12 @@ class Service:
                  "predicted_outputs": True}
         return {"object": "list", "data": [entry]}
 
-    async def check_context(self, prompt: str) -> None:
+    async def check_context(self, prompt: str) -> int:
+        """The prompt's token count; ``ApiError`` 413 when it leaves no room in the context."""
         tokens = await self.runner.call(self.backend.count_tokens, prompt)
         if tokens >= self.backend.max_context:
             raise too_long(tokens, self.backend.max_context)
+        return tokens
 
     async def generate(self, http: Request, request: GenerationRequest, decoding: Decoding, reply: Reply) -> Any:
         """The whole answer, or an ``EventStream``; holds a slot until the generation has ended."""
@@ -90,8 +92,9 @@ class Service:
         await slot.__aenter__()
         running: Running | None = None
         try:
-            await self.check_context(request.prompt or "")
+            prompt_tokens = await self.check_context(request.prompt or "")
             running = self.runner.start(request)
+            running.prompt_tokens = prompt_tokens
             first = await self._next(http, running)
             if first[0] == "end":
                 self._result(running)  # an immediate failure gets its status before any header is sent
@@ -132,21 +135,28 @@ class Service:
             raise ApiError(500, f"generation failed: {exc}", SERVER, code="generation_failed") from None
         if result.finish_reason not in ("stop", "length"):
             raise failure(result)
+        if not result.stats.prompt_tokens:
+            result.stats.prompt_tokens = running.prompt_tokens
         return result
 
     async def _events(self, running: Running, first: tuple[str, str | None], decoding: Decoding,
                       reply: Reply) -> AsyncIterator[bytes]:
         yield sse(reply.chunk("", first=True))
+        stops = StopFilter(decoding.stop)
         event = first
         while event[0] != "end":
-            if event[1]:
-                yield sse(reply.chunk(event[1]))
+            piece = stops.push(event[1] or "")
+            if piece:
+                yield sse(reply.chunk(piece))
             event = await running.events.get()
         try:
             result = self._result(running)
         except ApiError as exc:
             yield sse(exc.body())
         else:
+            rest = stops.finish(cut_at_stop(result.text, decoding.stop))
+            if rest:
+                yield sse(reply.chunk(rest))
             yield sse(reply.last_chunk(result.stats))
             if decoding.include_usage:
                 yield sse(reply.usage_chunk(result.stats))

@@ -48,6 +48,41 @@ def cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
     return text[: min(cuts)] if cuts else text
 
 
+class StopFilter:
+    """Streamed text with the stop strings held back: nothing from the first stop string on is sent,
+    and a tail that might begin one waits for the next piece. ``finish`` sends what the final text
+    adds to what was sent."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.stops = stops
+        self.text = ""
+        self.sent = ""
+
+    def _held(self) -> int:
+        longest = 0
+        for stop in self.stops:
+            for n in range(min(len(stop) - 1, len(self.text)), longest, -1):
+                if self.text.endswith(stop[:n]):
+                    longest = n
+                    break
+        return longest
+
+    def push(self, piece: str) -> str:
+        self.text += piece
+        cut = cut_at_stop(self.text, self.stops)
+        visible = cut if len(cut) < len(self.text) else self.text[: len(self.text) - self._held()]
+        return self._advance(visible)
+
+    def finish(self, final: str) -> str:
+        return self._advance(final)
+
+    def _advance(self, visible: str) -> str:
+        if len(visible) <= len(self.sent) or not visible.startswith(self.sent):
+            return ""
+        piece, self.sent = visible[len(self.sent) :], visible
+        return piece
+
+
 def usage(stats: GenerationStats) -> dict[str, Any]:
     return {
         "prompt_tokens": stats.prompt_tokens,
