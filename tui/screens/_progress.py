@@ -49,6 +49,8 @@ class FileProgress:
     acceptance: float | None = None
     exact: bool = False
     reason: str = ""
+    proposed: int = 0  # draft tokens proposed and accepted, for the run's acceptance
+    accepted: int = 0
 
     @property
     def fraction(self) -> float:
@@ -83,6 +85,7 @@ class FileProgress:
         if ttft > 0:
             self.first_text = ttft
         self.acceptance = stats.acceptance if stats.draft_proposed else None
+        self.proposed, self.accepted = stats.draft_proposed, stats.draft_accepted
         self.exact = True
 
 
@@ -137,4 +140,12 @@ def reason_line(entry: FileProgress) -> Text:
         text.append(f" · {entry.reason}")
     if entry.first_text is not None and entry.state not in ("waiting", "not run"):
         text.append(f" · first text after {entry.first_text:.1f}s", style="dim")
+    if entry.exact and entry.seconds:
+        text.append(f" · {entry.seconds:.1f}s in all", style="dim")
     return text
+
+
+def run_acceptance(entries: list[FileProgress]) -> float | None:
+    """Draft acceptance over the whole run (accepted / proposed draft tokens)."""
+    proposed = sum(e.proposed for e in entries)
+    return sum(e.accepted for e in entries) / proposed if proposed else None

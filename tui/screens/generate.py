@@ -30,6 +30,7 @@ from fastapply.tui.screens._progress import (
     progress_line,
     reason_line,
     row_cells,
+    run_acceptance,
 )
 from fastapply.tui.widgets.status_bar import StatusBar
 from fastapply.tui.widgets.stream_view import StreamView
@@ -310,12 +311,15 @@ class GenerateScreen(Screen[None]):
         seconds = sum(e.tokens / e.tokens_per_second for e in entries if e.tokens_per_second > 0)
         rate = f"{tokens / seconds:,.0f} tok/s" if seconds > 0 else "– tok/s"
         line = f"{done}/{len(entries)} files · {tokens:,} tokens · {rate}"
+        acceptance = run_acceptance(entries)
+        if self.finished and acceptance is not None:
+            line += f" · draft {acceptance:.0%}"
         if self.finished:
             not_run = sum(1 for e in entries if e.state == "not run")
             retry = sum(1 for e in entries if e.state in RETRY_STATES)
             ready = len(self.session.reviewable())
             line += f" · {not_run} not run" if not_run else ""
-            line += f" · {ready} to review"
+            line += f" · {ready} to review" if ready else ""
             line += f" · {retry} to retry (r)" if retry else ""
         elif self.running:
             if any(e.state == "starting" and e.first_text is None for e in entries):
