@@ -499,3 +499,23 @@ async def test_a_follow_up_drafts_from_the_previous_rewrite(repo: Path) -> None:
         assert request.instruction == "rename foo\nnow also add a docstring"
         assert fake.requests[0].prediction is None
         assert app.session.results["src/util.py"].status == "changed"
+
+
+# -- also build: switching model from the palette ---------------------------------------------
+
+
+async def test_switching_model_loads_it_through_the_seam_and_recounts(repo: Path, tui_model_seam: Any) -> None:
+    app = build(repo, FakeBackend(max_context=100))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, "src/app.py")
+        table = app.screen.query_one(SelectedTable)
+        assert "✗" in str(table.get_row("src/app.py")[2])  # too big for the first model
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert "Switch model" in titles
+        tui_model_seam.backend = FakeBackend(max_context=4096, name="bigger")
+        app.switch_model("some/other-model")
+        await wait_for(pilot, lambda: app.model_state == "ready" and app.model_name == "bigger")
+        await pilot.pause()
+        assert tui_model_seam.loads[-1][0] == "some/other-model"
+        assert app.config.model == "some/other-model"
+        assert "✗" not in str(table.get_row("src/app.py")[2])  # fits the new model's context

@@ -65,6 +65,7 @@ class FastApplyApp(App[int]):
         self.history: list[str] = []
         self._cancels: list[threading.Event] = []
         self._load_started = 0.0
+        self._load_number = 0  # only the newest load's outcome counts (a switch supersedes)
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -92,10 +93,11 @@ class FastApplyApp(App[int]):
     def load_model(self) -> None:
         """Load the backend in a daemon thread (quitting never waits on a load); only posts."""
         self._load_started = time.monotonic()
-        threading.Thread(target=self._load, name="fastapply-load", daemon=True).start()
+        self._load_number += 1
+        threading.Thread(target=self._load, args=(self._load_number,), name="fastapply-load", daemon=True).start()
         self.set_timer(SLOW_LOAD_SECONDS, self._slow_load_hint)
 
-    def _load(self) -> None:
+    def _load(self, number: int) -> None:
         from fastapply import backend as backend_module
         from fastapply.tui.model_hint import uncached_hub_id
 
@@ -105,9 +107,9 @@ class FastApplyApp(App[int]):
         try:
             backend = backend_module.load_model(self.config.model, device=self.config.device, dtype=self.config.dtype)
         except Exception as exc:  # any failure to load becomes a notification, not a crash
-            self.post_message(ModelLoadFailed(_describe(exc)))
+            self.post_message(ModelLoadFailed(_describe(exc), number))
             return
-        self.post_message(ModelLoaded(backend))
+        self.post_message(ModelLoaded(backend, number))
 
     def _slow_load_hint(self) -> None:
         if self.model_state == "loading" and time.monotonic() - self._load_started >= SLOW_LOAD_SECONDS:
@@ -119,6 +121,8 @@ class FastApplyApp(App[int]):
             )
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
+        if message.load != self._load_number:
+            return  # a model the user has since switched away from
         backend = message.backend
         self.backend = backend
         self.model_name = str(getattr(backend, "name", self.config.model))
@@ -127,6 +131,8 @@ class FastApplyApp(App[int]):
         self.model_state = "ready"
 
     def on_model_load_failed(self, message: ModelLoadFailed) -> None:
+        if message.load != self._load_number:
+            return
         self.model_error = message.error
         self.model_state = "failed"
         self.notify(message.error, title="model failed to load", severity="error", timeout=15)
@@ -137,6 +143,34 @@ class FastApplyApp(App[int]):
         self.model_error = ""
         self.model_state = "loading"
         self.load_model()
+
+    def action_switch_model(self) -> None:
+        from fastapply.cli.models import local_models
+        from fastapply.tui.screens.finder import FinderScreen
+
+        specs = [spec for spec, _ in local_models()]
+        if self.config.model not in specs:
+            specs.insert(0, self.config.model)
+
+        def chosen(spec: str | None) -> None:
+            if spec:
+                self.switch_model(spec)
+
+        self.push_screen(FinderScreen(specs, title="switch model (local models; enter loads it)"), chosen)
+
+    def switch_model(self, spec: str) -> None:
+        """Load ``spec`` instead of the current model (not while a generation runs)."""
+        from dataclasses import replace
+
+        if any(getattr(screen, "running", False) for screen in self.screen_stack):
+            self.notify("a generation is running: cancel it first", severity="warning")
+            return
+        self.config = replace(self.config, model=spec)
+        self.backend = None
+        self.model_name = spec
+        self.model_device = self.config.device or "auto"
+        self.model_dtype = self.config.dtype or "auto"
+        self.action_reload_model()
 
     def action_help(self) -> None:
         from fastapply.tui.screens.help import HelpScreen
@@ -214,6 +248,7 @@ class FastApplyApp(App[int]):
         yield SystemCommand("Help", "List every key", self.action_help)
         yield SystemCommand("Undo last apply", "Restore the files of the last apply", self.action_undo)
         yield SystemCommand("Reload model", "Load the model again", self.action_reload_model)
+        yield SystemCommand("Switch model", "Load another local model (fastapply models lists them)", self.action_switch_model)
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:
             for title, help_text, callback in commands():

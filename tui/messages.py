@@ -14,14 +14,16 @@ from textual.message import Message
 
 @dataclass(eq=False)
 class ModelLoaded(Message):
-    """The backend finished loading in the background."""
+    """The backend finished loading in the background (``load`` numbers the load asked for)."""
 
     backend: Any
+    load: int = 0
 
 
 @dataclass(eq=False)
 class ModelLoadFailed(Message):
     error: str
+    load: int = 0
 
 
 @dataclass(eq=False)

@@ -28,13 +28,14 @@ class FinderScreen(ModalScreen[str | None]):
         Binding("up", "move(-1)", "previous", show=False),
     ]
 
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[str], *, title: str = "find a file (enter toggles it in the selection)") -> None:
         super().__init__()
         self.paths = paths
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="finder-box"):
-            yield Label("find a file (enter toggles it in the selection)", classes="section-title")
+            yield Label(self.title_text, classes="section-title")
             yield Input(placeholder="type part of a path", id="finder-input")
             yield OptionList(id="finder-list")
 

@@ -100,8 +100,8 @@ class PickScreen(Screen[None]):
         self.notify(message.error, title="could not list files", severity="error", timeout=10)
 
     def _model_state_changed(self, state: str) -> None:
-        if state == "ready":
-            self._tokens = {p: v for p, v in self._tokens.items() if v.exact}
+        if state in ("ready", "loading"):
+            self._tokens.clear()  # counted anew by this model's tokenizer (or estimated meanwhile)
             self._show_selected()
 
     # -- selection -----------------------------------------------------------------------------
