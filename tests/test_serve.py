@@ -11,6 +11,8 @@ the local engine gives.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -167,26 +169,31 @@ def test_a_non_loopback_bind_without_a_key_is_refused_before_loading(tmp_path: P
         assert "Traceback" not in done.stderr and ("API key" in done.stderr or "not set" in done.stderr)
 
 
-def _outcome(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
-    monkeypatch.chdir(root)
-    code = main([*args, "--output-format", "json"])
-    return code, json.loads(capsys.readouterr().out), {p.name: p.read_bytes() for p in root.glob("*.py")}
+def _outcome(root: Path, *args: str) -> Any:
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
+        patch.chdir(root)
+        code = main([*args, "--output-format", "json"])
+    return code, json.loads(out.getvalue()), {p.name: p.read_bytes() for p in root.glob("*.py")}
 
 
 FILES = {"inventory.py": CODE, "tail.py": "def f():\n    return 1"}  # one without a final newline
+RUN = ["run", "inventory.py", "tail.py", "-m", INSTRUCTION]
+KEYS = ("path", "status", "after_sha256")
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return _outcome(make_repo(tmp_path_factory.mktemp("local") / "repo", FILES), *RUN, "--model", "default")
 
 
 @pytest.mark.parametrize("mode", ["chat", "completions"])
 def test_run_and_batch_with_api_base_give_the_local_result(server: str, mode: str, tmp_path: Path,
-                                                           capsys: Any, monkeypatch: Any) -> None:
+                                                           local_run: Any) -> None:
     remote = ["--api-base", server, "--model", "default", "--api-mode", mode, "--tokenizer", "default"]
-    run = ["run", "inventory.py", "tail.py", "-m", INSTRUCTION]
-    local = _outcome(make_repo(tmp_path / "local", FILES), capsys, monkeypatch, *run, "--model", "default")
-    far = _outcome(make_repo(tmp_path / "remote", FILES), capsys, monkeypatch, *run, *remote)
-    assert far[0] == local[0] and far[2] == local[2]
-    keys = ("path", "status", "after_sha256")
-    assert [{k: f[k] for k in keys} for f in far[1]["files"]] == [{k: f[k] for k in keys} for f in local[1]["files"]]
+    far = _outcome(make_repo(tmp_path / "remote", FILES), *RUN, *remote)
+    assert far[0] == local_run[0] and far[2] == local_run[2]
+    assert [{k: f[k] for k in KEYS} for f in far[1]["files"]] == [{k: f[k] for k in KEYS} for f in local_run[1]["files"]]
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(json.dumps({"files": ["inventory.py", "tail.py"], "instruction": INSTRUCTION}) + "\n")
-    batch = _outcome(make_repo(tmp_path / "batch", FILES), capsys, monkeypatch, "batch", str(jobs), *remote)
-    assert batch[0] == local[0] and batch[2] == local[2]
+    batch = _outcome(make_repo(tmp_path / "batch", FILES), "batch", str(jobs), *remote)
+    assert batch[0] == local_run[0] and batch[2] == local_run[2]
