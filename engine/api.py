@@ -1,66 +1,95 @@
 """The engine's one call: ``Engine.generate(GenerationRequest) -> GenerationResult``.
 
-An ``Engine`` owns a loaded model and tokenizer, builds the rewrite prompt, runs the requested
-decoding method, and returns the text with its stats. It measures once what a forward of each
-width costs on its device and caps draft lengths by that. This is the object the core's
-``Backend`` protocol describes; nothing here knows about files on disk or git.
+An ``Engine`` owns a loaded model and tokenizer, builds the prompt (a file rewrite, or a caller's
+raw prompt), refuses one over the context before any prefill, runs the requested decoding method,
+and returns the text with its stats. Draft lengths are capped by what a forward of each width
+costs on the device, measured once and kept in the user's cache folder (``calibration.py``). This
+is the object the core's ``Backend`` protocol describes; nothing here knows about files on disk
+or git.
 """
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from fastapply.engine.decode import (
-    DecodeContext,
-    ModelSession,
-    decode_greedy,
-    decode_prompt_lookup,
-    decode_speculative,
-)
-from fastapply.engine.drafter import DraftConfig
+from fastapply.engine import calibration
+from fastapply.engine.decode import DecodeContext, decode_greedy, decode_prompt_lookup, decode_speculative
+from fastapply.engine.drafter import DraftConfig, Drafter
 from fastapply.engine.load import LoadedModel, load_model
-from fastapply.engine.prompt import Prompt, build_prompt
+from fastapply.engine.prompt import Prompt, build_prompt, raw_prompt
 from fastapply.engine.stream import TokenStream
-from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats
+from fastapply.engine.types import (
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    GenerationStats,
+    Method,
+    PromptTooLong,
+)
 
-WIDTHS = (1, 8, 16, 32, 64, 128, 256)
+MIN_OUTPUT_ROOM = 16  # a prompt must leave at least this many positions for the output
 
 
 @dataclass(slots=True)
 class EngineConfig:
-    draft: DraftConfig | None = None  # None: start from defaults and measure the cap
+    draft: DraftConfig | None = None  # None: start from defaults and measure (or recall) the cap
     prompt_lookup_tokens: int = 10
     min_new_tokens_margin: int = 256
+    on_measure: Callable[[], None] | None = None  # called once before a calibration starts
 
 
-def measure_widths(model: Any, device: torch.device, widths: tuple[int, ...] = WIDTHS) -> dict[int, float]:
-    """Seconds per forward of each width after a 256-token context (best of three)."""
-    session = ModelSession(model, device)
-    generator = torch.Generator().manual_seed(0)
-    tokens = torch.randint(0, int(model.config.vocab_size), (256 + max(widths),), generator=generator).tolist()
-    session.prefill(tokens[:256])
-    costs: dict[int, float] = {}
-    for width in widths:
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            session.forward(tokens[256 : 256 + width])
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            best = min(best, time.perf_counter() - start)
-            session.rollback(256)
-        costs[width] = best
-    return costs
+@dataclass(slots=True)
+class Job:
+    """One generation as the decoding methods see it."""
+
+    engine: Engine
+    request: GenerationRequest
+    ctx: DecodeContext
+    prediction: list[int] | None  # the prediction's tokens (the close marker excluded)
 
 
-def draft_cap(costs: dict[int, float]) -> int:
-    """The width that verifies the most tokens per second when every draft token is accepted."""
-    return max(costs, key=lambda w: w / costs[w])
+def _run_greedy(job: Job) -> None:
+    decode_greedy(job.ctx)
+
+
+def _run_prompt_lookup(job: Job) -> None:
+    decode_prompt_lookup(job.ctx, job.engine.config.prompt_lookup_tokens)
+
+
+def _run_speculative(job: Job) -> None:
+    prompt = job.ctx.prompt
+    file_track = prompt.original_ids + prompt.tail_ids
+    config = job.engine.draft_config()
+    if job.prediction is None:
+        drafter = Drafter(file_track, prompt.rest, config)
+    else:
+        fallback = file_track if prompt.code_end > prompt.code_start else None
+        drafter = Drafter(job.prediction + prompt.tail_ids, prompt.rest, config, fallback=fallback)
+    decode_speculative(job.ctx, drafter)
+    if job.prediction is not None:
+        used = min(drafter.tracks[0].copied, len(job.prediction))
+        job.ctx.stats.prediction_accepted = used
+        job.ctx.stats.prediction_rejected = len(job.prediction) - used
+
+
+METHODS: dict[Method, Callable[[Job], None]] = {
+    "greedy": _run_greedy,
+    "prompt-lookup": _run_prompt_lookup,
+    "speculative": _run_speculative,
+}
+
+
+def prediction_overlap(prediction: list[int], output: list[int]) -> int:
+    """Prediction tokens that appear, in order, in the output (for methods that do not draft)."""
+    matcher = difflib.SequenceMatcher(None, prediction, output, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks())
 
 
 class Engine:
@@ -110,24 +139,65 @@ class Engine:
         return len(self.loaded.tokenizer.encode(text, add_special_tokens=False))
 
     def draft_config(self) -> DraftConfig:
-        """The drafter settings, the cap measured on first use."""
+        """The drafter settings, the cap recalled from the cache folder or measured on first use."""
         if self._draft is None:
-            cap = draft_cap(measure_widths(self.loaded.model, self.loaded.device))
+            lm = self.loaded
+            key = calibration.calibration_key(lm.model, lm.name, lm.device, lm.dtype)
+            cap = calibration.stored_cap(key)
+            if cap is None:
+                if self.config.on_measure is not None:
+                    self.config.on_measure()
+                costs = calibration.measure_widths(lm.model, lm.device)
+                cap = calibration.draft_cap(costs)
+                calibration.store_cap(key, cap, costs)
             self._draft = DraftConfig(cap=cap, start=min(16, cap))
         return self._draft
 
     def prompt(self, request: GenerationRequest) -> Prompt:
+        """The tokenized prompt: the caller's raw ``prompt``, else the rewrite of ``code``."""
+        if request.prompt is not None:
+            return raw_prompt(self.loaded.tokenizer, request.prompt, request.stop)
         return build_prompt(self.loaded.tokenizer, request.instruction, request.code, request.path)
 
-    def default_budget(self, prompt: Prompt) -> int:
-        """Enough for the file twice over, within the model's context."""
-        wanted = 2 * len(prompt.original_ids) + self.config.min_new_tokens_margin
+    def prompt_tokens(self, request: GenerationRequest) -> int:
+        """How many tokens the request's prompt takes (tokenizing only, no model call)."""
+        return len(self.prompt(request).ids)
+
+    def check_fits(self, prompt: Prompt) -> None:
+        """Raise ``PromptTooLong`` when the prompt leaves too little room for output."""
+        if len(prompt.ids) + MIN_OUTPUT_ROOM > self.max_context:
+            raise PromptTooLong(len(prompt.ids), self.max_context)
+
+    def default_budget(self, prompt: Prompt, prediction: list[int] | None = None) -> int:
+        """Enough for the file (or prediction) twice over, within the model's context."""
+        expected = len(prompt.original_ids) if prediction is None else max(len(prediction), len(prompt.original_ids))
+        wanted = 2 * expected + self.config.min_new_tokens_margin
         return max(1, min(wanted, self.max_context - len(prompt.ids)))
 
+    def _prediction_ids(self, request: GenerationRequest) -> list[int] | None:
+        if request.prediction is None:
+            return None
+        text = request.prediction
+        if request.prompt is None and text and not text.endswith(("\n", "\r")):
+            text += "\n"  # as the file is written into the rewrite prompt
+        return self.loaded.tokenizer.encode(text, add_special_tokens=False)
+
     def generate(self, request: GenerationRequest, prompt: Prompt | None = None) -> GenerationResult:
-        """Rewrite ``request.code``; streams through ``request.on_text``; never raises for OOM."""
+        """Rewrite ``request.code`` (or continue ``request.prompt``); streams through ``on_text``.
+
+        Raises:
+            PromptTooLong: before any prefill, when the prompt does not fit the context.
+            EngineError: bad input (an unknown method, a chat template that hides the file).
+        Out of memory and other runtime failures come back as a result with ``finish_reason`` error.
+        """
+        run = METHODS.get(request.method)
+        if run is None:
+            raise EngineError(f"unknown decoding method {request.method!r}; use one of {', '.join(METHODS)}")
         prompt = prompt or self.prompt(request)
-        budget = request.max_new_tokens or self.default_budget(prompt)
+        self.check_fits(prompt)
+        prediction = self._prediction_ids(request)
+        room = self.max_context - len(prompt.ids)
+        budget = min(request.max_new_tokens or self.default_budget(prompt, prediction), room)
         stats = GenerationStats()
         stream = TokenStream(self.loaded.tokenizer, prompt, budget, request.on_text)
         ctx = DecodeContext(
@@ -141,18 +211,11 @@ class Engine:
         )
         error: str | None = None
         with self._lock:
-            draft = self.draft_config() if request.method == "speculative" else None
+            if request.method == "speculative":
+                self.draft_config()  # calibrate outside the timed generation
             start = time.perf_counter()
             try:
-                if request.method == "greedy":
-                    decode_greedy(ctx)
-                elif request.method == "prompt-lookup":
-                    decode_prompt_lookup(ctx, self.config.prompt_lookup_tokens)
-                elif request.method == "speculative":
-                    assert draft is not None
-                    decode_speculative(ctx, draft)
-                else:
-                    raise ValueError(f"unknown decoding method {request.method!r}")
+                run(Job(self, request, ctx, prediction))
             except torch.OutOfMemoryError as exc:
                 error = f"out of memory: {exc}"
             except RuntimeError as exc:
@@ -162,4 +225,7 @@ class Engine:
             stream.finish("error")
         stats.tokens = len(stream.ids)
         stats.finish_reason = stream.finish_reason or "error"
+        if prediction is not None and request.method != "speculative":
+            stats.prediction_accepted = prediction_overlap(prediction, stream.ids)
+            stats.prediction_rejected = len(prediction) - stats.prediction_accepted
         return GenerationResult(text=stream.result_text(), token_ids=list(stream.ids), stats=stats, error=error)

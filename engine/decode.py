@@ -3,8 +3,9 @@
 Each loop prefills the prompt, then pushes accepted tokens into a ``TokenStream`` until it says
 stop. Greedy runs one token per forward. Speculative edits feeds the pending token plus a draft in
 one forward, accepts the longest prefix that greedy would have produced, takes the model's own
-token at the first mismatch, and rolls the KV cache back to what was accepted; the output is the
-greedy output. Prompt lookup is transformers' own ``generate(prompt_lookup_num_tokens=...)``.
+token at the first mismatch, and rolls the KV cache back to what was accepted
+(``ModelSession.verify``); the output is the greedy output. Prompts are prefilled in chunks, so a
+cancel lands between two chunks. Prompt lookup is transformers' own ``generate(prompt_lookup_num_tokens=...)``.
 
 This module knows models, caches and tensors; not files, prompts' wording or git.
 """
@@ -19,11 +20,14 @@ from typing import Any
 
 import torch
 
-from fastapply.engine.drafter import DraftConfig, Drafter
+from fastapply.engine.drafter import Drafter
 from fastapply.engine.prompt import Prompt
 from fastapply.engine.stream import TokenStream
 from fastapply.engine.types import GenerationStats
 from fastapply.kernels.verify import verify
+
+
+PREFILL_CHUNK = 512  # prompt tokens per prefill forward; cancel is honoured between chunks
 
 
 def _sync(device: torch.device) -> None:
@@ -61,13 +65,33 @@ class ModelSession:
         logits = self.model(input_ids=input_ids, **kwargs).logits[0]
         return logits[-keep:]
 
-    def prefill(self, ids: list[int]) -> int:
-        """Feed the whole prompt; returns the first generated token."""
-        return int(self.forward(ids, keep=1)[-1].argmax())
+    def prefill(self, ids: list[int], cancel: threading.Event | None = None, chunk: int = PREFILL_CHUNK) -> int | None:
+        """Feed the prompt in chunks; the first generated token, or None once ``cancel`` is set."""
+        logits: torch.Tensor | None = None
+        for at in range(0, len(ids), chunk):
+            if cancel is not None and cancel.is_set():
+                return None
+            logits = self.forward(ids[at : at + chunk], keep=1)
+        assert logits is not None, "an empty prompt has no next token"
+        return int(logits[-1].argmax())
 
     def step(self, ids: list[int]) -> torch.Tensor:
         self.forwards += 1
         return self.forward(ids)
+
+    def verify(self, pending: int, draft: list[int]) -> tuple[int, int]:
+        """One forward over the pending token and the draft: (draft tokens accepted, next token).
+
+        Cache invariant, before and after: it holds the prompt and every accepted token except
+        ``pending``, the newest, which no forward has seen yet. The forward appends all
+        ``1 + len(draft)`` positions, and the rollback keeps the pending token and the accepted
+        prefix only; the returned next token becomes the new pending one.
+        """
+        kept = self.length + 1
+        logits = self.step([pending, *draft])
+        accepted, following = verify(logits, torch.tensor(draft, dtype=torch.long, device=self.device)).tolist()
+        self.rollback(kept + accepted)
+        return accepted, following
 
     def rollback(self, length: int) -> None:
         """Forget every cached position from ``length`` on."""
@@ -88,11 +112,15 @@ class DecodeContext:
     cancel: threading.Event | None
 
 
-def _prefill(ctx: DecodeContext, start: float) -> tuple[ModelSession, int]:
+def _prefill(ctx: DecodeContext, start: float) -> tuple[ModelSession, int] | None:
+    """The session after the prompt and the first token, or None (finished ``cancelled``)."""
     session = ModelSession(ctx.model, ctx.device)
-    first = session.prefill(ctx.prompt.ids)
-    _sync(ctx.device)
     ctx.stats.prompt_tokens = len(ctx.prompt.ids)
+    first = session.prefill(ctx.prompt.ids, ctx.cancel)
+    if first is None:
+        ctx.stream.finish("cancelled")
+        return None
+    _sync(ctx.device)
     ctx.stats.prefill_seconds = time.perf_counter() - start
     ctx.stream.push([first])
     ctx.stats.time_to_first_token = time.perf_counter() - start
@@ -108,36 +136,29 @@ def _cancelled(ctx: DecodeContext) -> bool:
 
 def decode_greedy(ctx: DecodeContext) -> None:
     """One token per forward: the reference output every other method must reproduce."""
-    start = time.perf_counter()
-    session, pending = _prefill(ctx, start)
+    started = _prefill(ctx, time.perf_counter())
+    if started is None:
+        return
+    session, pending = started
     while not ctx.stream.done and not _cancelled(ctx):
         pending = int(session.step([pending])[-1].argmax())
         ctx.stream.push([pending])
     ctx.stats.forwards = session.forwards
 
 
-def decode_speculative(ctx: DecodeContext, config: DraftConfig, original: list[int] | None = None) -> None:
-    """Speculative edits: draft from the original file, verify in one forward, keep the prefix.
-
-    ``original`` overrides what the drafter copies from (tests use it to force right and wrong
-    drafts); by default it is the file's tokens in the prompt followed by the close marker.
-    """
-    start = time.perf_counter()
-    if original is None:
-        original = ctx.prompt.original_ids + ctx.prompt.tail_ids
-    rest = ctx.prompt.ids[: ctx.prompt.code_start] + ctx.prompt.ids[ctx.prompt.code_end :]
-    drafter = Drafter(original, rest, config)
-    session, pending = _prefill(ctx, start)
+def decode_speculative(ctx: DecodeContext, drafter: Drafter) -> None:
+    """Speculative edits: draft, verify in one forward, update the drafter, push what was kept."""
+    started = _prefill(ctx, time.perf_counter())
+    if started is None:
+        return
+    session, pending = started
     drafter.start(pending)
     while not ctx.stream.done and not _cancelled(ctx):
         # The budget counts the model's own token after the draft too.
         draft = drafter.draft(ctx.stream.ids)[: max(0, ctx.stream.room - 1)]
-        kept = session.length + 1
-        logits = session.step([pending, *draft])
-        accepted, pending = verify(logits, torch.tensor(draft, dtype=torch.long, device=ctx.device)).tolist()
+        accepted, pending = session.verify(pending, draft)
         ctx.stats.draft_proposed += len(draft)
         ctx.stats.draft_accepted += accepted
-        session.rollback(kept + accepted)
         drafter.update(draft, accepted, pending)
         ctx.stream.push([*draft[:accepted], pending])
     ctx.stats.forwards = session.forwards
@@ -170,8 +191,8 @@ def decode_prompt_lookup(ctx: DecodeContext, num_tokens: int = 10) -> None:
         pad_token_id=ctx.tokenizer.pad_token_id or min(ctx.prompt.stop_ids, default=0),
     )
     extra: dict[str, Any] = {}
-    if len(ctx.prompt.tail_ids) > 1:  # the close marker is several tokens: stop on its text
-        extra = {"stop_strings": [ctx.prompt.stop_text], "tokenizer": ctx.tokenizer}
+    if len(ctx.prompt.tail_ids) > 1 or ctx.prompt.extra_stops:  # stop texts that are not one token
+        extra = {"stop_strings": list(ctx.prompt.stop_texts), "tokenizer": ctx.tokenizer}
     try:
         with torch.inference_mode():
             out = ctx.model.generate(

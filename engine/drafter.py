@@ -1,15 +1,22 @@
-"""The speculative-edits drafter: propose the next tokens of the output from the original file.
+"""The speculative-edits drafter: propose the next tokens of the output from where they likely are.
 
-The output of a rewrite is a monotone alignment of the original file with edits in between, so
-the drafter keeps a pointer into the original's tokens and proposes the next ``k`` tokens after
-it. After a divergence it re-syncs by looking up the last few generated tokens *forward* from the
-pointer, never behind it (code repeats lines, and an earliest-match search jumps back to the wrong
-copy). Edits are local, so the nearest resume point wins, and the farther ahead a candidate lies,
-the longer the match it needs; a far jump stays tentative (the pointer does not move) until a long
-run there is verified, so a repeat of an inserted line cannot hijack the alignment. Failing all
-that, new code is borrowed from the rest of the prompt (an instruction may carry it, as an edit
-snippet does) or from a similar passage of the file, most recent occurrence first, without moving
-the pointer. Look-ups go through n-gram indexes built once per request.
+The output of a rewrite is mostly a monotone alignment of an expected text with edits in between,
+so the drafter keeps *tracks*: sequences it expects the output to follow in order, each with a
+pointer after its last token verified as copied (the prediction when the caller gave one, then the
+original file, each followed by the close marker). From a track it proposes the next ``k`` tokens
+after the pointer. After a divergence it re-syncs by looking up the last few generated tokens
+*forward* from a pointer, never behind it (code repeats lines, and an earliest-match search jumps
+back to the wrong copy): the nearest resume point wins, the farther ahead a candidate lies the
+longer the match it needs, and a far jump stays tentative (the pointer does not move) until a long
+run there is verified. Tracks are tried in order, so a prediction that is wrong everywhere falls
+back to the file at once.
+
+When no track fits (new code), it copies from the longest, most recent match of the recent output
+anywhere in the output so far, the rest of the prompt, or the tracks: a repeated hunk, code shaped
+like its neighbours, moved code, a snippet in the instruction. Every source has an n-gram index
+(the output's is extended as tokens are accepted), so each look-up is a dictionary probe per
+suffix length. The next miss tries the tracks again, so the pointer re-aligns as soon as the
+output rejoins them.
 
 The draft length grows on full acceptance and shrinks on a miss, capped by what a forward of that
 width costs on the device (measured elsewhere and passed in as ``cap``).
@@ -30,7 +37,7 @@ class DraftConfig:
     min_len: int = 4  # draft length after a miss never goes below this
     cap: int = 256  # never longer than this (set from the measured forward cost)
     ngram_max: int = 12  # longest suffix used to re-sync
-    ngram_min: int = 4  # shortest suffix searched in the rest of the prompt
+    ngram_min: int = 2  # shortest suffix matched when copying new code from elsewhere
     # (distance ahead of the pointer, suffix tokens that must match there), nearest first
     match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
     near: int = 64  # a resume point farther than this is tentative...
@@ -38,15 +45,22 @@ class DraftConfig:
 
 
 class NgramIndex:
-    """Positions of every n-gram (1 <= n <= max_n) of a token sequence, built once."""
+    """Positions of every n-gram (1 <= n <= max_n) of a token sequence; ``extend`` adds more."""
 
     def __init__(self, tokens: list[int], max_n: int) -> None:
         self.tokens = tokens
         self.max_n = max_n
         self._at: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for n in range(1, max_n + 1):
-            for start in range(len(tokens) - n + 1):
-                self._at[tuple(tokens[start : start + n])].append(start)
+        self._indexed = 0  # n-grams ending before this position are indexed
+        self.extend()
+
+    def extend(self) -> None:
+        """Index the n-grams ending in tokens appended to ``tokens`` since the last call."""
+        tokens = self.tokens
+        for end in range(self._indexed + 1, len(tokens) + 1):
+            for n in range(1, min(self.max_n, end) + 1):
+                self._at[tuple(tokens[end - n : end])].append(end - n)
+        self._indexed = len(tokens)
 
     def first_at_or_after(self, key: tuple[int, ...], lo: int) -> int | None:
         """Start of the first occurrence of ``key`` at or after ``lo`` (O(log n))."""
@@ -56,36 +70,69 @@ class NgramIndex:
         i = bisect_left(starts, lo)
         return starts[i] if i < len(starts) else None
 
-    def last(self, key: tuple[int, ...]) -> int | None:
-        """Start of the last occurrence of ``key``."""
+    def last(self, key: tuple[int, ...], before: int | None = None) -> int | None:
+        """Start of the last occurrence of ``key`` (starting before ``before`` when given)."""
         starts = self._at.get(key)
-        return starts[-1] if starts else None
+        if not starts:
+            return None
+        if before is None:
+            return starts[-1]
+        i = bisect_left(starts, before)
+        return starts[i - 1] if i else None
+
+
+class Track:
+    """A sequence the output is expected to follow in order, with its pointer."""
+
+    __slots__ = ("tokens", "index", "pointer", "copied")
+
+    def __init__(self, tokens: list[int], max_n: int) -> None:
+        self.tokens = tokens
+        self.index = NgramIndex(tokens, max_n)
+        self.pointer = 0  # after the last token verified as copied into the output
+        self.copied = 0  # tokens of this track the output took while aligned on it
 
 
 class Drafter:
-    """Tracks where the output stands in the original and proposes drafts from there.
+    """Tracks where the output stands in what it is expected to be and proposes drafts from there.
 
-    ``original`` is the file's tokens followed by what should come after the file (the close
-    marker), so the end of a rewrite is drafted too. ``rest`` is the rest of the prompt.
+    ``original`` is the first track: the prediction, or the file, followed by what should come
+    after it (the close marker), so the end of a rewrite is drafted too. ``fallback`` is a second
+    track (the file, when a prediction leads). ``rest`` is the rest of the prompt.
     """
 
-    def __init__(self, original: list[int], rest: list[int], config: DraftConfig) -> None:
+    def __init__(self, original: list[int], rest: list[int], config: DraftConfig,
+                 fallback: list[int] | None = None) -> None:
         self.config = config
         self.original = original
         self.rest = rest
-        self._orig_index = NgramIndex(original, config.ngram_max)
+        self.tracks = [Track(original, config.ngram_max)]
+        if fallback is not None:
+            self.tracks.append(Track(fallback, config.ngram_max))
         self._rest_index = NgramIndex(rest, config.ngram_max)
-        self.pointer = 0  # after the last original token verified as copied into the output
+        self._history: list[int] = []
+        self._history_index = NgramIndex(self._history, config.ngram_max)
+        self._track: Track | None = self.tracks[0]  # the track being copied, None when copying elsewhere
         self._source: list[int] | None = original  # sequence being copied, None when lost
         self._pos = 0  # next index in _source
-        # "aligned": copying the original at the pointer; "tentative": at a far guess not yet
-        # confirmed; "copy": borrowing from elsewhere (the prompt, an earlier similar passage).
+        # "aligned": copying a track at its pointer; "tentative": at a far guess not yet
+        # confirmed; "copy": borrowing from elsewhere (the output so far, the prompt).
         self._mode = "aligned"
         self._run = 0  # tokens verified in a row since the last re-sync
         self.length = max(1, min(config.start, config.cap))
 
+    @property
+    def pointer(self) -> int:
+        """The first track's pointer."""
+        return self.tracks[0].pointer
+
     def draft(self, history: list[int]) -> list[int]:
-        """The next draft, given every token generated so far."""
+        """The next draft, given every token generated so far (the same list, grown each call)."""
+        if history is not self._history:
+            self._history = history
+            self._history_index = NgramIndex(history, self.config.ngram_max)
+        else:
+            self._history_index.extend()
         if self._source is None:
             self._resync(history)
         if self._source is None:
@@ -115,13 +162,16 @@ class Drafter:
         self._source = None
 
     def _advance(self, n: int) -> None:
-        # Only verified tokens move the pointer; a far re-sync needs a long verified run first.
+        # Only verified tokens move a pointer; a far re-sync needs a long verified run first.
         self._pos += n
         self._run += n
+        if self._track is None:
+            return
+        self._track.copied += n
         if self._mode == "tentative" and self._run >= self.config.confirm_run:
             self._mode = "aligned"
         if n and self._mode == "aligned":
-            self.pointer = self._pos
+            self._track.pointer = self._pos
 
     def _needed(self, distance: int) -> int:
         """How many suffix tokens must match to resume ``distance`` tokens after the pointer."""
@@ -130,29 +180,42 @@ class Drafter:
                 return n
         return self.config.ngram_max
 
-    def _resync(self, history: list[int]) -> None:
-        cfg = self.config
-        # Edits are local: resume at the nearest place ahead where the recent output matches,
-        # asking for longer matches the farther it is (a far, short match is usually a repeat).
+    def _realign(self, track: Track, history: list[int]) -> int | None:
+        """Distance ahead of the track's pointer to resume at, or None."""
+        cfg, tokens = self.config, track.tokens
         best: tuple[int, int] | None = None  # (distance, -n)
         for n in range(min(cfg.ngram_max, len(history)), 0, -1):
             key = tuple(history[-n:])
             # A match may start before the pointer as long as it ends past it.
-            start = self._orig_index.first_at_or_after(key, max(0, self.pointer - n + 1))
-            if start is None or start + n >= len(self.original):
+            start = track.index.first_at_or_after(key, max(0, track.pointer - n + 1))
+            if start is None or start + n >= len(tokens):
                 continue
-            distance = start + n - self.pointer
+            distance = start + n - track.pointer
             if n >= self._needed(distance) and (best is None or (distance, -n) < best):
                 best = (distance, -n)
+        return None if best is None else best[0]
+
+    def _resync(self, history: list[int]) -> None:
         self._run = 0
-        if best is not None:
-            self._source, self._pos = self.original, self.pointer + best[0]
-            self._mode = "tentative" if best[0] > cfg.near else "aligned"
-            return
-        # New code: borrow from the instruction, else from a similar passage anywhere in the file.
-        for source, index in ((self.rest, self._rest_index), (self.original, self._orig_index)):
-            for n in range(min(cfg.ngram_max, len(history)), cfg.ngram_min - 1, -1):
-                start = index.last(tuple(history[-n:]))
+        for track in self.tracks:
+            distance = self._realign(track, history)
+            if distance is not None:
+                self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
+                self._mode = "tentative" if distance > self.config.near else "aligned"
+                return
+        self._copy_from_elsewhere(history)
+
+    def _copy_from_elsewhere(self, history: list[int]) -> None:
+        """Longest match of the output's suffix; on a tie the output so far, then the prompt, then the tracks."""
+        cfg = self.config
+        sources = [(history, self._history_index), (self.rest, self._rest_index)]
+        sources += [(t.tokens, t.index) for t in self.tracks]
+        for n in range(min(cfg.ngram_max, len(history)), cfg.ngram_min - 1, -1):
+            key = tuple(history[-n:])
+            for number, (source, index) in enumerate(sources):
+                # In the output itself, an earlier occurrence: not the suffix being matched.
+                start = index.last(key, before=len(history) - n) if number == 0 else index.last(key)
                 if start is not None and start + n < len(source):
-                    self._source, self._pos, self._mode = source, start + n, "copy"
+                    self._track, self._source, self._pos, self._mode = None, source, start + n, "copy"
                     return
+        self._track, self._source = None, None

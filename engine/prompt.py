@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapply.engine.types import EngineError
+
 OPEN_CODE = "<code>"
 CLOSE_CODE = "</code>"
 OPEN_OUTPUT = "<updated-code>"
@@ -30,6 +32,7 @@ class Prompt:
     """A tokenized rewrite prompt.
 
     ``ids[code_start:code_end]`` are the original file's tokens as the model sees them in context.
+    A raw prompt (``raw_prompt``) has no file: ``code_start == code_end == len(ids)``.
     """
 
     ids: list[int]
@@ -39,10 +42,20 @@ class Prompt:
     stop_text: str  # ...and so does this text, for tokenizers where the marker is several tokens
     tail_ids: list[int] = field(default_factory=list)  # what should follow the file: the marker
     added_newline: bool = False  # the file had no final newline; one was added for the prompt
+    extra_stops: tuple[str, ...] = ()  # more stop texts (a raw prompt's ``stop``)
 
     @property
     def original_ids(self) -> list[int]:
         return self.ids[self.code_start : self.code_end]
+
+    @property
+    def rest(self) -> list[int]:
+        """The prompt around the file: instruction, template, path (drafted from for new code)."""
+        return self.ids[: self.code_start] + self.ids[self.code_end :]
+
+    @property
+    def stop_texts(self) -> tuple[str, ...]:
+        return tuple(t for t in (self.stop_text, *self.extra_stops) if t)
 
 
 def user_message(instruction: str, code: str, path: str = "") -> str:
@@ -74,31 +87,36 @@ def single_token_id(tokenizer: Any, text: str) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def eos_ids(tokenizer: Any, extra: int | list[int] | None = None) -> set[int]:
-    ids: set[int] = set()
-    for value in (tokenizer.eos_token_id, extra):
-        if isinstance(value, int):
-            ids.add(value)
-        elif isinstance(value, (list, tuple)):
-            ids.update(int(v) for v in value)
-    return ids
+def eos_ids(tokenizer: Any) -> set[int]:
+    value = tokenizer.eos_token_id
+    if isinstance(value, int):
+        return {value}
+    if isinstance(value, (list, tuple)):
+        return {int(v) for v in value}
+    return set()
 
 
-def build_prompt(
-    tokenizer: Any,
-    instruction: str,
-    code: str,
-    path: str = "",
-    *,
-    extra_eos: int | list[int] | None = None,
-) -> Prompt:
-    """Tokenize the rewrite prompt and locate the original file's tokens inside it."""
+def raw_prompt(tokenizer: Any, text: str, stop: tuple[str, ...] = ()) -> Prompt:
+    """A caller's own prompt text (OpenAI completions, or rendered chat): decode right after it."""
+    if any(not s for s in stop):
+        raise EngineError("a stop string must not be empty")
+    ids = list(tokenizer.encode(text, add_special_tokens=False))
+    return Prompt(ids=ids, code_start=len(ids), code_end=len(ids), stop_ids=frozenset(eos_ids(tokenizer)),
+                  stop_text="", extra_stops=tuple(stop))
+
+
+def build_prompt(tokenizer: Any, instruction: str, code: str, path: str = "") -> Prompt:
+    """Tokenize the rewrite prompt and locate the original file's tokens inside it.
+
+    Raises:
+        EngineError: the tokenizer's chat template does not show the file verbatim.
+    """
     code, added = _with_newline(code)
     text = prompt_text(tokenizer, instruction, code, path)
     anchor = f"{OPEN_CODE}\n{code}{CLOSE_CODE}"
     at = text.rfind(anchor)
     if at < 0:
-        raise ValueError("the chat template altered the user message; cannot locate the file in it")
+        raise EngineError("the model's chat template altered the user message, so the file cannot be located in the prompt")
     char_start = at + len(OPEN_CODE) + 1
     char_end = char_start + len(code)
 
@@ -112,7 +130,7 @@ def build_prompt(
     code_start, code_end = (inside[0], inside[-1] + 1) if inside else (len(ids), len(ids))
 
     close_id = single_token_id(tokenizer, CLOSE_OUTPUT)
-    stop_ids = eos_ids(tokenizer, extra_eos)
+    stop_ids = eos_ids(tokenizer)
     if close_id is not None:
         stop_ids.add(close_id)
     return Prompt(
@@ -132,9 +150,15 @@ def target_ids(tokenizer: Any, new_code: str) -> list[int]:
     return tokenizer.encode(new_code + CLOSE_OUTPUT, add_special_tokens=False)
 
 
+def first_stop(prompt: Prompt, text: str) -> int:
+    """Where the earliest stop text starts in ``text``, or -1."""
+    found = [at for at in (text.find(s) for s in prompt.stop_texts) if at >= 0]
+    return min(found) if found else -1
+
+
 def finish_text(prompt: Prompt, generated: str) -> tuple[str, bool]:
     """Cut the generated text at the close marker. Returns the file text and whether it closed."""
-    at = generated.find(prompt.stop_text)
+    at = first_stop(prompt, generated)
     closed = at >= 0
     text = generated[:at] if closed else generated
     if prompt.added_newline and text.endswith("\n"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapply.engine.prompt import Prompt, finish_text
+from fastapply.engine.prompt import Prompt, finish_text, first_stop
 from fastapply.engine.types import FinishReason
 
 
@@ -43,6 +43,7 @@ class TokenStream:
         self._prefix_offset = 0
         self._read_offset = 0
         self._emitted = 0  # characters of self.text already handed to on_text
+        self._longest_stop = max((len(t) for t in prompt.stop_texts), default=0)
 
     @property
     def done(self) -> bool:
@@ -66,8 +67,9 @@ class TokenStream:
             self.ids.append(token)
             if token in self.prompt.stop_ids:
                 self.finish_reason = "stop"
+        seen = max(0, len(self.text) - self._longest_stop)  # a stop text may straddle the old end
         self._decode()
-        if not self.done and self.prompt.stop_text in self.text[-(len(self.prompt.stop_text) + 64) :]:
+        if not self.done and self._longest_stop and first_stop(self.prompt, self.text[seen:]) >= 0:
             self.finish_reason = "stop"
         if not self.done and self.room <= 0:
             self.finish_reason = "length"
@@ -99,8 +101,9 @@ class TokenStream:
         if self.done:
             end = len(self.result_text())
         else:
-            cut = self.text.find(self.prompt.stop_text)
-            end = cut if cut >= 0 else len(self.text) - _marker_prefix_len(self.text, self.prompt.stop_text)
+            cut = first_stop(self.prompt, self.text)
+            held = max((_marker_prefix_len(self.text, t) for t in self.prompt.stop_texts), default=0)
+            end = cut if cut >= 0 else len(self.text) - held
         if end > self._emitted:
             piece = self.text[self._emitted : end]
             self._emitted = end

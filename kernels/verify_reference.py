@@ -17,7 +17,11 @@ def verify_reference(logits: torch.Tensor, draft: torch.Tensor) -> torch.Tensor:
         ``[2]`` int64 on the logits' device: the number of accepted draft tokens ``n``, and the
         model's own token at position ``n`` (the next token after the accepted prefix).
     """
-    preds = logits.argmax(dim=-1)  # [w]
+    return accept_prefix(logits.argmax(dim=-1), draft)
+
+
+def accept_prefix(preds: torch.Tensor, draft: torch.Tensor) -> torch.Tensor:
+    """The accept rule on the model's picks ``preds`` ``[w]``: ``[accepted, next_token]``."""
     matches = (preds[:-1] == draft).to(torch.int64)  # [w - 1]
     accepted = torch.cumprod(matches, dim=0).sum() if draft.numel() else preds.new_zeros(())
     return torch.stack([accepted, preds[accepted]])

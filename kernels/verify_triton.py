@@ -1,4 +1,4 @@
-"""Greedy verification as a Triton kernel: row argmax over the vocabulary, then the accept rule.
+"""Greedy verification as a Triton kernel: row argmax over the vocabulary, then the reference's accept rule.
 
 Only importable where Triton is installed; the dispatcher in ``verify.py`` decides whether to use it.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+
+from fastapply.kernels.verify_reference import accept_prefix
 
 
 @triton.jit
@@ -32,6 +34,4 @@ def verify_triton(logits: torch.Tensor, draft: torch.Tensor) -> torch.Tensor:
     """Same contract as ``verify_reference``; ``logits`` must be a CUDA tensor with unit stride."""
     preds = torch.empty(logits.shape[0], dtype=torch.int64, device=logits.device)
     _row_argmax[(logits.shape[0],)](logits, preds, logits.shape[1], logits.stride(0), BLOCK=1024)
-    matches = (preds[:-1] == draft).to(torch.int64)
-    accepted = torch.cumprod(matches, dim=0).sum() if draft.numel() else preds.new_zeros(())
-    return torch.stack([accepted, preds[accepted]])
+    return accept_prefix(preds, draft)

@@ -16,7 +16,7 @@ from engine_support import ARCHS, SAMPLE, tiny_model
 
 from fastapply.engine.api import Engine, EngineConfig
 from fastapply.engine.decode import DecodeContext, decode_greedy, decode_speculative
-from fastapply.engine.drafter import DraftConfig
+from fastapply.engine.drafter import DraftConfig, Drafter
 from fastapply.engine.prompt import build_prompt
 from fastapply.engine.stream import TokenStream
 from fastapply.engine.types import GenerationRequest, GenerationStats
@@ -34,7 +34,8 @@ def _run(arch: str, method: str, original: list[int] | None = None, budget: int 
     if method == "greedy":
         decode_greedy(ctx)
     else:
-        decode_speculative(ctx, config or DraftConfig(start=8, cap=32), original)
+        source = prompt.original_ids + prompt.tail_ids if original is None else original
+        decode_speculative(ctx, Drafter(source, prompt.rest, config or DraftConfig(start=8, cap=32)))
     return stream.ids, stats
 
 

@@ -1,0 +1,98 @@
+"""Draft-width calibration, measured once per model and device and kept in the user's cache folder.
+
+What a forward of width ``w`` costs decides the longest draft worth verifying. Measuring takes
+seconds to a minute on a CPU, so the result is stored per (model name, device, dtype, config
+hash) in ``$FASTAPPLY_CACHE_DIR``, else ``$XDG_CACHE_HOME/fastapply``, else
+``~/.cache/fastapply``. This module knows models and timing, not prompts or drafts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+WIDTHS = (1, 16, 64, 256)
+CACHE_FILE = "calibration.json"
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("FASTAPPLY_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fastapply"
+
+
+def calibration_key(model: Any, name: str, device: torch.device, dtype: torch.dtype) -> str:
+    config = model.config.to_json_string(use_diff=False)
+    digest = hashlib.sha256(config.encode("utf-8")).hexdigest()[:16]
+    return f"{name}|{device}|{str(dtype).removeprefix('torch.')}|{digest}"
+
+
+def measure_widths(model: Any, device: torch.device, widths: tuple[int, ...] = WIDTHS) -> dict[int, float]:
+    """Seconds per forward of each width after a 256-token context (best of three).
+
+    Stops at the first width that verifies fewer tokens per second than the one before it.
+    """
+    from fastapply.engine.decode import ModelSession
+
+    session = ModelSession(model, device)
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, int(model.config.vocab_size), (256 + max(widths),), generator=generator).tolist()
+    session.prefill(tokens[:256])
+    costs: dict[int, float] = {}
+    for width in widths:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            session.forward(tokens[256 : 256 + width])
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            best = min(best, time.perf_counter() - start)
+            session.rollback(256)
+        previous = max(costs, default=None)
+        costs[width] = best
+        if previous is not None and width / best < previous / costs[previous]:
+            break
+    return costs
+
+
+def draft_cap(costs: dict[int, float]) -> int:
+    """The width that verifies the most tokens per second when every draft token is accepted."""
+    return max(costs, key=lambda w: w / costs[w])
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stored_cap(key: str, folder: Path | None = None) -> int | None:
+    entry = _read((folder or cache_dir()) / CACHE_FILE).get(key)
+    cap = entry.get("cap") if isinstance(entry, dict) else None
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
+
+
+def store_cap(key: str, cap: int, costs: dict[int, float], folder: Path | None = None) -> None:
+    """Record a measured cap; a cache folder that cannot be written is skipped silently."""
+    folder = folder or cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        data = _read(folder / CACHE_FILE)
+        data[key] = {"cap": cap, "seconds": {str(w): c for w, c in costs.items()}}
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".calibration.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+        os.replace(tmp, folder / CACHE_FILE)
+    except OSError:
+        return
