@@ -242,3 +242,10 @@ def test_configuration_then_environment_name_the_server(repo_factory: Any, in_di
         monkeypatch.setenv("FASTAPPLY_API_BASE", base)
         backend = load_model("renamer")  # how the TUI loads: the environment alone makes it remote
         assert (backend.name, backend.device) == ("renamer", f"remote {base.split('/')[2]}")
+
+
+def test_a_file_over_the_servers_context_is_refused_with_the_numbers(repo: Path, capsys: Any) -> None:
+    with serving(PromptRenamer(max_context=20), name="renamer") as base:
+        assert run("--api-base", base) == 3
+    assert (repo / "calc.py").read_text() == CODE
+    assert "the model reads 20" in capsys.readouterr().out

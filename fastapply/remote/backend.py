@@ -16,12 +16,13 @@ Knows the SDK and the prompt contract, not files or git.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapply.engine.prompt import CLOSE_OUTPUT, OPEN_OUTPUT, SYSTEM, Prompt, finish_text, prompt_text, user_message
-from fastapply.engine.types import EngineError, GenerationRequest, GenerationResult, GenerationStats
+from fastapply.engine.types import EngineError, GenerationRequest, GenerationResult, GenerationStats, PromptTooLong
 from fastapply.remote.client import ServerModel, connect_client, describe, message_of
 from fastapply.remote.extract import FileStream, NotAFile, continued_file, reply_file
 from fastapply.remote.options import RemoteOptions
@@ -32,6 +33,20 @@ UNKNOWN_CONTEXT = 131072
 # Parameters a server may refuse (reasoning models refuse temperature and stop; most open servers
 # have no prediction): each is dropped for good the first time a 400 names it.
 OPTIONAL = ("prediction", "temperature", "stop", "stream_options")
+# "the prompt is 5,000 tokens; the model reads 4,096" (fastapply serve), and vLLM's wording
+_OURS = re.compile(r"([\d,]+) tokens; the model reads ([\d,]+)")
+_VLLM = re.compile(r"maximum context length is ([\d,]+) tokens.*?(?:requested|input of) ([\d,]+) tokens", re.S)
+
+
+def context_error(message: str) -> PromptTooLong | None:
+    """The numbers of a server's over-the-context refusal, when it gives them."""
+    if found := _OURS.search(message):
+        tokens, limit = found.groups()
+    elif found := _VLLM.search(message):
+        limit, tokens = found.groups()
+    else:
+        return None
+    return PromptTooLong(int(tokens.replace(",", "")), int(limit.replace(",", "")))
 
 
 def with_final_newline(code: str) -> tuple[str, bool]:
@@ -118,16 +133,17 @@ class RemoteBackend:
 
         try:
             return self._call(request, code)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+        except openai.APIStatusError as exc:
+            too_long = context_error(message_of(exc)) if exc.status_code in (400, 413) else None
+            if too_long is not None:
+                raise too_long from None
+            if exc.status_code not in (400, 422):
+                raise EngineError(describe(exc, self.options.api_base)) from None
             refused = self._refused(exc)
             if refused is None:
                 raise EngineError(describe(exc, self.options.api_base)) from None
             self.dropped.add(refused)  # refused once: never sent again to this server
             return self._open(request, code)
-        except openai.APIStatusError as exc:
-            if exc.status_code == 413:
-                raise EngineError(f"over the server's context: {message_of(exc)}") from None
-            raise EngineError(describe(exc, self.options.api_base)) from None
         except openai.APIError as exc:
             raise EngineError(describe(exc, self.options.api_base)) from None
 
