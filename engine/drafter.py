@@ -37,7 +37,7 @@ class DraftConfig:
     min_len: int = 4  # draft length after a miss never goes below this
     cap: int = 256  # never longer than this (set from the measured forward cost)
     ngram_max: int = 12  # longest suffix used to re-sync
-    ngram_min: int = 2  # shortest suffix matched when copying new code from elsewhere
+    ngram_min: int = 1  # shortest suffix matched when copying new code from elsewhere
     # (distance ahead of the pointer, suffix tokens that must match there), nearest first
     match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
     near: int = 64  # a resume point farther than this is tentative...
@@ -84,13 +84,18 @@ class NgramIndex:
 class Track:
     """A sequence the output is expected to follow in order, with its pointer."""
 
-    __slots__ = ("tokens", "index", "pointer", "copied")
+    __slots__ = ("tokens", "index", "pointer", "copied", "trusted")
 
-    def __init__(self, tokens: list[int], max_n: int) -> None:
+    def __init__(self, tokens: list[int], max_n: int, trusted: bool) -> None:
         self.tokens = tokens
         self.index = NgramIndex(tokens, max_n)
         self.pointer = 0  # after the last token verified as copied into the output
         self.copied = 0  # tokens of this track the output took while aligned on it
+        self.trusted = trusted  # the file is; a prediction earns it by a verified token
+
+    @property
+    def credible(self) -> bool:
+        return self.trusted or self.copied > 0
 
 
 class Drafter:
@@ -106,9 +111,9 @@ class Drafter:
         self.config = config
         self.original = original
         self.rest = rest
-        self.tracks = [Track(original, config.ngram_max)]
+        self.tracks = [Track(original, config.ngram_max, trusted=fallback is None)]
         if fallback is not None:
-            self.tracks.append(Track(fallback, config.ngram_max))
+            self.tracks.append(Track(fallback, config.ngram_max, trusted=True))
         self._rest_index = NgramIndex(rest, config.ngram_max)
         self._history: list[int] = []
         self._history_index = NgramIndex(self._history, config.ngram_max)
@@ -141,10 +146,12 @@ class Drafter:
 
     def start(self, first: int) -> None:
         """Record the first generated token (from the prefill)."""
-        if self.original[:1] == [first]:
-            self._advance(1)
-        else:
-            self._source = None
+        for track in self.tracks:
+            if track.tokens[:1] == [first]:
+                self._track, self._source, self._pos = track, track.tokens, 0
+                self._advance(1)
+                return
+        self._source = None
 
     def update(self, draft: list[int], accepted: int, bonus: int) -> None:
         """Record a verify step: ``accepted`` draft tokens were taken, then the model's ``bonus``."""
@@ -180,8 +187,8 @@ class Drafter:
                 return n
         return self.config.ngram_max
 
-    def _realign(self, track: Track, history: list[int]) -> int | None:
-        """Distance ahead of the track's pointer to resume at, or None."""
+    def _realign(self, track: Track, history: list[int]) -> tuple[int, int] | None:
+        """(distance ahead of the track's pointer to resume at, suffix tokens matched), or None."""
         cfg, tokens = self.config, track.tokens
         best: tuple[int, int] | None = None  # (distance, -n)
         for n in range(min(cfg.ngram_max, len(history)), 0, -1):
@@ -193,20 +200,36 @@ class Drafter:
             distance = start + n - track.pointer
             if n >= self._needed(distance) and (best is None or (distance, -n) < best):
                 best = (distance, -n)
-        return None if best is None else best[0]
+        return None if best is None else (best[0], -best[1])
 
     def _resync(self, history: list[int]) -> None:
+        # The best source now: the track whose resume point has the longest match, unless the
+        # output so far or the prompt matches longer still. On a tie, a credible track wins (the
+        # file, or a prediction once one of its tokens was verified; the first such track); a
+        # prediction never verified (wrong everywhere) does not, so it cannot pull drafts away.
         self._run = 0
+        best: tuple[int, bool, Track, int] | None = None  # (n, credible, track, distance)
         for track in self.tracks:
-            distance = self._realign(track, history)
-            if distance is not None:
-                self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
-                self._mode = "tentative" if distance > self.config.near else "aligned"
-                return
-        self._copy_from_elsewhere(history)
+            found = self._realign(track, history)
+            if found is None:
+                continue
+            candidate = (found[1], track.credible, track, found[0])
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+        copy = self._copy_match(history)
+        if best is not None and (copy is None or best[0] > copy[0] or (best[0] == copy[0] and best[1])):
+            _, _, track, distance = best
+            self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
+            self._mode = "tentative" if distance > self.config.near else "aligned"
+        elif copy is not None:
+            _, source, pos = copy
+            self._track, self._source, self._pos, self._mode = None, source, pos, "copy"
+        else:
+            self._track, self._source = None, None
 
-    def _copy_from_elsewhere(self, history: list[int]) -> None:
-        """Longest match of the output's suffix; on a tie the output so far, then the prompt, then the tracks."""
+    def _copy_match(self, history: list[int]) -> tuple[int, list[int], int] | None:
+        """(n, source, position after the match) for the longest match of the output's suffix; on
+        a tie the output so far (most recent first), then the prompt, then the tracks."""
         cfg = self.config
         sources = [(history, self._history_index), (self.rest, self._rest_index)]
         sources += [(t.tokens, t.index) for t in self.tracks]
@@ -216,6 +239,5 @@ class Drafter:
                 # In the output itself, an earlier occurrence: not the suffix being matched.
                 start = index.last(key, before=len(history) - n) if number == 0 else index.last(key)
                 if start is not None and start + n < len(source):
-                    self._track, self._source, self._pos, self._mode = None, source, start + n, "copy"
-                    return
-        self._track, self._source = None, None
+                    return n, source, start + n
+        return None
