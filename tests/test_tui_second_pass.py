@@ -519,3 +519,19 @@ async def test_switching_model_loads_it_through_the_seam_and_recounts(repo: Path
         assert tui_model_seam.loads[-1][0] == "some/other-model"
         assert app.config.model == "some/other-model"
         assert "✗" not in str(table.get_row("src/app.py")[2])  # fits the new model's context
+
+
+async def test_r_in_review_goes_back_and_retries_the_files_that_did_not_finish(repo: Path) -> None:
+    fake = FakeBackend(fail_paths=("src/util.py",))
+    app = build(repo, fake)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await generate(pilot, "src/app.py", "src/util.py")
+        assert screen.progress["src/util.py"].state == "failed"
+        assert "fake failure" in screen.progress["src/util.py"].reason
+        await review(pilot)
+        fake.fail_paths = ()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.screen is screen and fake.calls.count("src/util.py") == 2)
+        await wait_for(pilot, lambda: screen.finished and screen.progress["src/util.py"].state == "done")
+        assert fake.calls.count("src/app.py") == 1  # the finished file is kept, not run again
+        assert len(app.session.reviewable()) == 2

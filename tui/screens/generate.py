@@ -218,11 +218,12 @@ class GenerateScreen(Screen[None]):
 
     def on_text_streamed(self, message: TextStreamed) -> None:
         entry = self.progress[message.path]
+        first = entry.state != "streaming"
         entry.streamed(message.chars, message.seconds)
         self.texts[message.path].append(message.text)
         if message.path == self.current:
             self.query_one(StreamView).append(message.text)
-        self._update_row(entry)
+        self._update_row(entry, reason=first)  # the reason line changes only with the state
         self._refresh_totals()
 
     def on_file_finished(self, message: FileFinished) -> None:
@@ -268,20 +269,20 @@ class GenerateScreen(Screen[None]):
     # -- display -------------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        for path, entry in self.progress.items():
+        for entry in self.progress.values():
             if entry.state == "starting":
-                self._update_row(entry)
+                self._update_row(entry, reason=False)
 
     def _elapsed(self, path: str) -> float | None:
         sent = self._sent_at.get(path)
         return None if sent is None else self.app.config.clock() - sent  # type: ignore[attr-defined]
 
-    def _update_row(self, entry: FileProgress) -> None:
+    def _update_row(self, entry: FileProgress, *, reason: bool = True) -> None:
         table = self.query_one("#gen-files", DataTable)
         now = self._elapsed(entry.path) if entry.state == "starting" else None
         for key, value in zip(COLUMNS, row_cells(entry, now)):
             table.update_cell(entry.path, key, value)
-        if self._highlighted() == entry.path:
+        if reason and self._highlighted() == entry.path:
             self._show_reason(entry.path)
 
     def _highlighted(self) -> str | None:

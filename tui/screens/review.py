@@ -53,6 +53,7 @@ class ReviewScreen(Screen[None]):
         Binding("f", "toggle_files", "files", show=False, tooltip="show / hide the file list"),
         Binding("e", "edit", "edit", show=False, tooltip="open the rewrite in $EDITOR and review the edited text"),
         Binding("i", "follow_up", "follow-up", show=False, tooltip="a follow-up instruction, drafted from these rewrites"),
+        Binding("r", "retry", "retry", show=False, tooltip="back to generate and run again the files that did not finish"),
         Binding("enter", "apply", "apply…"),
         Binding("escape", "back", "back", show=False),
     ]
@@ -221,6 +222,17 @@ class ReviewScreen(Screen[None]):
                 screen.follow_up(text, predictions)
 
         self.app.push_screen(InstructScreen(follow_up=True), sent)
+
+    def action_retry(self) -> None:
+        """Back to the generate screen, running again the files cancelled, cut off or failed."""
+        from fastapply.tui.screens.generate import GenerateScreen
+
+        if self.in_grace():
+            return
+        self.app.pop_screen()
+        screen = self.app.screen
+        if isinstance(screen, GenerateScreen):
+            screen.action_retry()
 
     def action_toggle_files(self) -> None:
         files = self.query_one(ReviewFiles)
