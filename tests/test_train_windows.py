@@ -166,3 +166,19 @@ def test_a_phase_starts_from_the_previous_phase_weights(tok, tmp_path: Path) -> 
     train(examples, tok, tmp_path / "two", nothing)
     second = torch.load(tmp_path / "two" / "ckpt.pt", weights_only=False)["model"]
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_unfreezing_the_embeddings_leaves_the_wired_layers_frozen(tok) -> None:
+    from fastapply.train.copy_prior import wired_parameter_names
+    from fastapply.train.model import COPY_PRIOR, freeze_wired, new_model
+
+    model = new_model(COPY_PRIOR, tok, max_positions=256)
+    freeze_wired(model, COPY_PRIOR, train_embeddings=True)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert "model.embed_tokens.weight" in trainable
+    wired_layers = tuple(w for w in wired_parameter_names() if w.startswith("model.layers."))
+    assert wired_layers and not any(n.startswith(wired_layers) for n in trainable)
+    assert any(n.startswith("model.layers.4.") for n in trainable)
+    frozen = new_model(COPY_PRIOR, tok, max_positions=256)
+    freeze_wired(frozen, COPY_PRIOR)
+    assert not frozen.model.embed_tokens.weight.requires_grad

@@ -61,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--probe-every", type=int, default=0, metavar="N",
                        help="score DATA/heldout_windows.pt every N steps and stop on the stop rule (0: never)")
     model.add_argument("--warmup-steps", type=int, default=60)
+    model.add_argument("--train-embeddings", action="store_true",
+                       help="copy preset: train the tied embeddings too (the wired layers stay frozen)")
 
     ev = steps.add_parser("eval", help="exact match per edit kind on held-out files, and speed")
     ev.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model folder to evaluate")
@@ -172,7 +174,8 @@ def _model(args: argparse.Namespace) -> int:
     config = TrainConfig(size=args.size, lr=args.lr, total_steps=args.total_steps,
                          tokens_per_batch=args.tokens_per_batch, max_minutes=args.max_minutes,
                          threads=args.threads, edit_weight=args.edit_weight, probe_every=args.probe_every,
-                         warmup_steps=args.warmup_steps, init_from=str(args.init_from or ""))
+                         warmup_steps=args.warmup_steps, init_from=str(args.init_from or ""),
+                         train_embeddings=args.train_embeddings)
     if args.init_from and not args.init_from.is_file():
         raise UsageError(f"--init-from: no checkpoint at {args.init_from}")
     probe_path = args.data / "heldout_windows.pt"

@@ -38,6 +38,7 @@ class TrainConfig:
     max_positions: int = 4096
     edit_weight: float = 1.0  # loss weight of target tokens a verbatim copy would get wrong
     probe_every: int = 0  # score the held-out windows every this many steps (0: never)
+    train_embeddings: bool = False  # copy preset: also train the tied embeddings (the codes the circuit reads)
     patience_share: float = 1 / 3  # the stop rule: stalled if no rise after this share of total_steps
     init_from: str = ""  # a previous run's ckpt.pt whose weights this run starts from
     device: str = ""  # as for fastapply.engine.load.pick_device; empty: its own choice
@@ -123,7 +124,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
     model = new_model(config.size, tokenizer, config.max_positions).to(device)
-    freeze_wired(model, config.size)
+    freeze_wired(model, config.size, config.train_embeddings)
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trainable if p.dim() >= 2]
     no_decay = [p for p in trainable if p.dim() < 2]

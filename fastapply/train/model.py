@@ -47,13 +47,16 @@ def new_model(name: str, tokenizer: Any, max_positions: int = 4096) -> Any:
     return build_model(preset(name), tokenizer, max_positions)
 
 
-def freeze_wired(model: Any, name: str) -> None:
-    """The copy prior's wired layers and embeddings stay as set; only the rest is trained."""
+def freeze_wired(model: Any, name: str, train_embeddings: bool = False) -> None:
+    """The copy prior's wired layers (and, unless ``train_embeddings``, its tied embeddings) stay
+    as set; only the rest is trained."""
     if name != COPY_PRIOR:
         return
     from fastapply.train.copy_prior import wired_parameter_names
 
     wired = wired_parameter_names()
+    if train_embeddings:
+        wired = tuple(w for w in wired if w not in ("model.embed_tokens.", "lm_head."))
     for pname, param in model.named_parameters():
         if pname.startswith(wired):
             param.requires_grad_(False)

@@ -70,6 +70,7 @@ def build_phase(tokenizer: Any, out_dir: Path, config: PhaseDataConfig, window: 
     rng.shuffle(train_files)
     rng.shuffle(held_files)
     started = time.monotonic()
+    # held-out windows are few; they get at most half the drawing time, training windows the rest
     held = _draw(held_files, config, window, tokenizer, random.Random(config.seed + 1), config.heldout_windows,
                  started + config.max_minutes * 30)
     if progress:
