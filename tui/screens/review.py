@@ -3,7 +3,9 @@
 Decisions live in the session; the screen shows one file at a time in a ``DiffView`` (unified or
 side by side) beside a list of the files (``f`` shows or hides it; wide terminals show it from
 the start), counts accepted hunks, runs ``n``/``p`` on to the next or previous file past the last
-or first hunk, and warns with a banner when the file changed on disk since it was read. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
+or first hunk, and warns with a banner when the file changed on disk since it was read. ``e``
+takes a rewrite through ``$EDITOR`` (``fastapply.tui.editor``), ``i`` asks for a follow-up that
+the generate screen runs drafting from these rewrites, ``r`` goes back to retry what did not finish. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
 for the previous screen cannot approve anything. It does not write files: enter opens the apply
 screen.
 """
