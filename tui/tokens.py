@@ -3,12 +3,14 @@
 Before the model is loaded a count is an estimate from the size (``CHARS_PER_TOKEN``); once it is
 loaded, ``backend.count_tokens`` gives the exact number. A whole-file rewrite holds the file twice
 (in the prompt, and again as the output), so a file fits when twice its tokens fit the context.
-This module knows the backend's ``count_tokens`` and ``max_context``, nothing about widgets.
+This module knows the backend's ``count_tokens`` and ``max_context`` and the core's result type,
+nothing about widgets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CHARS_PER_TOKEN = 4  # rough size of a code token when no tokenizer is at hand
@@ -53,3 +55,24 @@ def over_context(count: TokenCount, max_context: int | None) -> str | None:
         f"over the context: {approx}{count.tokens:,} tokens in and as many out "
         f"need {approx}{needed_tokens(count.tokens):,}; the model holds {max_context:,}"
     )
+
+
+def refuse_over_context(backend: Any, root: Path, paths: list[str], instruction: str) -> tuple[list[Any], list[str]]:
+    """(refused results, paths to send): a file whose rewrite cannot fit is never sent."""
+    from fastapply.edit import EditResult
+
+    limit = context_of(backend)
+    refused: list[Any] = []
+    send: list[str] = []
+    for path in paths:
+        try:
+            text = (root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            send.append(path)  # the core reads it again and says why it cannot
+            continue
+        why = over_context(count_tokens(backend, text), limit)
+        if why is None:
+            send.append(path)
+        else:
+            refused.append(EditResult(path=path, status="refused", reason=why, instruction=instruction))
+    return refused, send

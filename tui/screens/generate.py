@@ -39,28 +39,6 @@ COLUMNS = ("file", "state", "tps", "accept", "done")
 TICK_SECONDS = 0.5
 
 
-def refuse_over_context(backend: Any, root: Any, paths: list[str], instruction: str) -> tuple[list[Any], list[str]]:
-    """(refused results, paths to send): a file whose rewrite cannot fit is never sent."""
-    from fastapply.edit import EditResult
-    from fastapply.tui.tokens import context_of, count_tokens, over_context
-
-    limit = context_of(backend)
-    refused: list[Any] = []
-    send: list[str] = []
-    for path in paths:
-        try:
-            text = (root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            send.append(path)  # the core reads it again and says why it cannot
-            continue
-        why = over_context(count_tokens(backend, text), limit)
-        if why is None:
-            send.append(path)
-        else:
-            refused.append(EditResult(path=path, status="refused", reason=why, instruction=instruction))
-    return refused, send
-
-
 class GenerateScreen(Screen[None]):
     CSS_PATH = "generate.tcss"
     BINDINGS = [
@@ -183,10 +161,11 @@ class GenerateScreen(Screen[None]):
         """The worker: only posts messages."""
         from fastapply.batch import LazyBackend, run_edits
         from fastapply.tui.run_events import ScreenEvents
+        from fastapply.tui.tokens import refuse_over_context
 
         config: Any = self.app.config  # type: ignore[attr-defined]
         try:
-            refused, send = refuse_over_context(backend, repo.root, paths, instruction)
+            refused, send = refuse_over_context(backend, repo.root, paths, instruction)  # never sent
             for result in refused:
                 self.post_message(FileFinished(result.path, result, 0.0))
             if send and not cancel.is_set():
