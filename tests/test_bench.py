@@ -30,7 +30,12 @@ def test_replay_reproduces_every_case_with_every_method() -> None:
     engine = Engine(tiny_model("llama"), EngineConfig(draft=DraftConfig(start=8, cap=64)))
     report = run_bench(engine, _cases(), replay=True)
     data = report.to_dict()
-    assert set(data) == {"cases", "model", "device", "dtype", "replay", "methods", "speedup"}
+    assert set(data) == {"cases", "model", "device", "dtype", "replay", "methods", "speedup", "oracle_forwards", "rows"}
+    assert [set(row["methods"]) for row in data["rows"]] == [set(data["methods"])] * 2
+    for row in data["rows"]:  # no lookup drafter beats the bound (the drafter also knows the close marker)
+        assert 0 < row["oracle_forwards"] <= row["methods"]["speculative"]["forwards"] + 1
+        assert row["methods"]["speculative"]["forwards"] <= row["methods"]["prompt-lookup"]["forwards"]
+    assert data["oracle_forwards"] == sum(row["oracle_forwards"] for row in data["rows"])
     assert set(data["speedup"]) == {"speculative_vs_greedy", "speculative_vs_prompt_lookup"}
     for name, totals in data["methods"].items():
         assert set(totals) == {"tokens", "forwards", "seconds", "tokens_per_second", "identical_to_greedy"}

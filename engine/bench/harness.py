@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fastapply.engine.api import Engine
 from fastapply.engine.bench.cases import BenchCase
 from fastapply.engine.prompt import target_ids
+from fastapply.engine.bench.oracle import lookup_bound
 from fastapply.engine.bench.replay import pinned_logits
 from fastapply.engine.types import (
     METHODS,
@@ -56,6 +57,20 @@ class MethodTotals(DecodeRates):
 
 
 @dataclass(slots=True)
+class CaseRow:
+    """One case's figures per method; under replay also the lookup bound of its target."""
+
+    path: str
+    instruction: str
+    oracle_forwards: int | None = None
+    methods: dict[str, dict[str, float | int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "instruction": self.instruction,
+                "oracle_forwards": self.oracle_forwards, "methods": self.methods}
+
+
+@dataclass(slots=True)
 class BenchReport:
     cases: int
     model: str
@@ -63,6 +78,12 @@ class BenchReport:
     dtype: str
     replay: bool
     methods: dict[str, MethodTotals] = field(default_factory=dict)
+    rows: list[CaseRow] = field(default_factory=list)
+
+    @property
+    def oracle_forwards(self) -> int | None:
+        bounds = [row.oracle_forwards for row in self.rows]
+        return None if not bounds or None in bounds else sum(b for b in bounds if b is not None)
 
     def speedup(self, method: str, baseline: str) -> float:
         a, b = self.methods.get(method), self.methods.get(baseline)
@@ -91,6 +112,8 @@ class BenchReport:
                 "speculative_vs_greedy": round(self.speedup("speculative", "greedy"), 3),
                 "speculative_vs_prompt_lookup": round(self.speedup("speculative", "prompt-lookup"), 3),
             },
+            "oracle_forwards": self.oracle_forwards,
+            "rows": [row.to_dict() for row in self.rows],
         }
 
     def to_json(self) -> str:
@@ -149,11 +172,18 @@ def run_bench(
     report.methods = {m: MethodTotals() for m in order}
     for index, case in enumerate(cases):
         reference: list[int] | None = None
+        row = CaseRow(case.path, case.instruction)
+        if replay:
+            prompt = engine.prompt(GenerationRequest(code=case.before, instruction=case.instruction, path=case.path))
+            row.oracle_forwards = lookup_bound(prompt.ids, target_ids(engine.tokenizer, case.after))
+        report.rows.append(row)
         for method in order:
             result = run_case(engine, case, method, replay=replay)
             if method == "greedy":
                 reference = result.token_ids
             report.methods[method].add(result, result.token_ids == reference)
+            s = result.stats
+            row.methods[method] = {"tokens": s.tokens, "forwards": s.forwards, "seconds": round(s.seconds, 6)}
             if on_case is not None:
                 on_case(index, method, result)
     return report

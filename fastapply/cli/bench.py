@@ -90,6 +90,11 @@ def render_text(report) -> str:
     for other in ("greedy", "prompt-lookup"):
         if other in report.methods and "speculative" in report.methods:
             console.print(f"speculative vs {other}: {report.speedup('speculative', other):.2f}x tokens/s")
+    bound = report.oracle_forwards
+    if bound and "speculative" in report.methods:
+        spec = report.methods["speculative"].forwards
+        console.print(f"lookup bound (an oracle drafter knowing each answer): {bound} forwards; "
+                      f"speculative at {spec / bound:.2f}x the bound")
     return console.export_text()
 
 
