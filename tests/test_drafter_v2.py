@@ -1,0 +1,77 @@
+"""Drafter v2: the best source at every step. Driven by a simulated model whose greedy output is known.
+
+Each test compares steps (one step = one forward) against a drafter that lacks the source the
+test is about, so a drafter that ignored it would fail.
+"""
+
+from __future__ import annotations
+
+from fastapply.engine.drafter import DraftConfig, Drafter
+
+
+def _steps(drafter: Drafter, target: list[int]) -> int:
+    """Forwards a greedy model whose output is ``target`` needs with this drafter (prefill excluded)."""
+    out = [target[0]]
+    drafter.start(target[0])
+    steps = 0
+    while len(out) < len(target):
+        draft = drafter.draft(out)
+        steps += 1
+        n = 0
+        while n < len(draft) and len(out) + n < len(target) and draft[n] == target[len(out) + n]:
+            n += 1
+        if len(out) + n == len(target):
+            break
+        bonus = target[len(out) + n]
+        drafter.update(draft, n, bonus)
+        out += draft[:n] + [bonus]
+    return steps
+
+
+def _config() -> DraftConfig:
+    return DraftConfig(start=8, min_len=4, cap=64)
+
+
+def _block(base: int, size: int = 60) -> list[int]:
+    return list(range(base, base + size))
+
+
+def test_moved_code_is_followed_where_it_went() -> None:
+    # Block b moves from after c to before a: the output copies it from far ahead, then rejoins a.
+    a, b, c, d = _block(1000), _block(2000), _block(3000), _block(4000)
+    original = a + c + b + d
+    target = b + a + c + d
+    steps = _steps(Drafter(original, [], _config()), target)
+    assert steps <= 16  # token by token: 240
+
+
+def test_new_code_shaped_like_earlier_output_is_drafted_from_the_output() -> None:
+    # The output writes a new block twice (a hunk repeated); the second copy exists only in the output.
+    a, new, d = _block(1000), _block(5000, 80), _block(4000)
+    target = a + new + [7] + new + d
+    with_history = _steps(Drafter(a + d, [], _config()), target)
+    assert with_history <= 80 + 12  # the first copy is new (one token a forward), the second is copied
+    no_copy = DraftConfig(start=8, min_len=4, cap=64, ngram_min=99)  # copying from elsewhere off
+    assert _steps(Drafter(a + d, [], no_copy), target) > with_history + 60
+
+
+def test_a_prediction_leads_and_the_file_takes_over_where_it_is_wrong() -> None:
+    a, b, c = _block(1000), _block(2000), _block(3000)
+    new = _block(6000, 40)
+    target = a + new + b + c
+    prediction = a + new + b + _block(8000, 30)  # right, then wrong at the end
+    with_prediction = _steps(Drafter(prediction, [], _config(), fallback=a + b + c), target)
+    without = _steps(Drafter(a + b + c, [], _config()), target)
+    assert with_prediction <= 12 and without >= 40
+    wrong = _steps(Drafter(_block(9000, 200), [], _config(), fallback=a + b + c), target)
+    assert wrong <= without  # a prediction wrong everywhere costs nothing
+
+
+def test_the_pointer_realigns_when_the_output_rejoins_the_file_after_copying() -> None:
+    a, b, c = _block(1000), _block(2000), _block(3000)
+    snippet = _block(7000, 30)
+    rest = [1, 2] + snippet + [3]  # the instruction carries the new code
+    target = a + snippet + b + c
+    drafter = Drafter(a + b + c, rest, _config())
+    assert _steps(drafter, target) <= 14
+    assert drafter.pointer > len(a + b)  # aligned on the file again, deep into c
