@@ -114,12 +114,19 @@ def test_the_same_rewrite_streamed_gives_the_same_text_and_usage_last(client: op
 def test_without_a_prediction_and_through_completions_the_text_is_the_same(client: openai.OpenAI,
                                                                            local_text: str) -> None:
     assert rewrite(client).choices[0].message.content == local_text
-    from fastapply.engine.load import load_tokenizer
     from fastapply.engine.assets import DEFAULT_MODEL_DIR
+    from fastapply.engine.load import load_tokenizer
 
     prompt = prompt_text(load_tokenizer(DEFAULT_MODEL_DIR), INSTRUCTION, CODE, "inventory.py")
     done = client.completions.create(model="default", prompt=prompt, stop=[CLOSE_OUTPUT], temperature=0)
     assert done.choices[0].text == local_text
+
+
+def test_a_long_reply_without_max_tokens_may_use_the_rest_of_the_context(client: openai.OpenAI) -> None:
+    messages = [*MESSAGES[:1], {"role": "user", "content": user_message(INSTRUCTION, DEMO, "inventory.py")},
+                MESSAGES[2]]
+    reply = client.chat.completions.create(model="default", messages=messages, stop=[CLOSE_OUTPUT])
+    assert reply.choices[0].finish_reason == "stop" and reply.usage.completion_tokens > 1000
 
 
 def test_each_bad_request_gets_its_status(client: openai.OpenAI, server: str) -> None:
