@@ -250,3 +250,15 @@ async def review(pilot: Pilot[Any]) -> ReviewScreen:
     await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
     await pilot.pause()
     return app.screen
+
+
+def deaf_backend() -> FakeBackend:
+    """Factory for terminal tests (``FASTAPPLY_BACKEND=tui_fakes:deaf_backend``): its generate
+    sleeps 30 s without looking at ``request.cancel``, as a stuck prefill would."""
+
+    class Deaf(FakeBackend):
+        def generate(self, request: GenerationRequest) -> GenerationResult:
+            time.sleep(30)
+            return super().generate(request)
+
+    return Deaf()
