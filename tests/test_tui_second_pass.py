@@ -249,7 +249,7 @@ async def test_after_a_cancel_the_rest_is_not_run_and_r_runs_it(repo: Path) -> N
 
 async def test_the_waiting_line_goes_once_the_model_is_ready(repo: Path) -> None:
     release = threading.Event()
-    fake = FakeBackend(pause_at=2)
+    fake = FakeBackend(pause_at=0)  # held before any text: the line must go without it
 
     def slow() -> FakeBackend:
         release.wait(10)
