@@ -137,3 +137,15 @@ def test_quit_confirmation(snap_compare: Any, repo: Path, theme: str) -> None:
         await pilot.pause()
 
     assert snap_compare(build(repo, clock=TickingClock()), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_review_with_the_file_list(snap_compare: Any, repo: Path, theme: str) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        pilot.app.theme = theme
+        await generate(pilot, "src/app.py", "src/util.py")
+        await review(pilot)
+        await pilot.press("a", "f")  # the first file accepted; the list opened at 80 columns
+        await pilot.pause()
+
+    assert snap_compare(build(repo), terminal_size=(80, 24), run_before=run_before)
