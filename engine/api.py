@@ -35,6 +35,9 @@ from fastapply.engine.types import (
 )
 
 MIN_OUTPUT_ROOM = 16  # a prompt must leave at least this many positions for the output
+# Text longer than this many characters per context token is refused from its first part alone:
+# tokenizing 600 KB takes seconds, its first 64 KB (for a 4k context) a fraction of one.
+PROBE_CHARS_PER_TOKEN = 16
 
 
 @dataclass(slots=True)
@@ -136,7 +139,7 @@ class Engine:
         return self.loaded.tokenizer
 
     def count_tokens(self, text: str) -> int:
-        return len(self.loaded.tokenizer.encode(text, add_special_tokens=False))
+        return len(self.loaded.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def draft_config(self) -> DraftConfig:
         """The drafter settings, the cap recalled from the cache folder or measured on first use."""
@@ -163,6 +166,19 @@ class Engine:
         """How many tokens the request's prompt takes (tokenizing only, no model call)."""
         return len(self.prompt(request).ids)
 
+    def refuse_early(self, request: GenerationRequest) -> None:
+        """``PromptTooLong`` from the text's first part alone when that part already overflows.
+
+        The token count in the error is then extrapolated from that part's characters per token.
+        """
+        text = request.prompt if request.prompt is not None else request.code
+        probe = self.max_context * PROBE_CHARS_PER_TOKEN
+        if len(text) <= probe:
+            return
+        head = self.count_tokens(text[:probe])
+        if head + MIN_OUTPUT_ROOM > self.max_context:
+            raise PromptTooLong(round(head * len(text) / probe), self.max_context)
+
     def check_fits(self, prompt: Prompt) -> None:
         """Raise ``PromptTooLong`` when the prompt leaves too little room for output."""
         if len(prompt.ids) + MIN_OUTPUT_ROOM > self.max_context:
@@ -180,7 +196,7 @@ class Engine:
         text = request.prediction
         if request.prompt is None and text and not text.endswith(("\n", "\r")):
             text += "\n"  # as the file is written into the rewrite prompt
-        return self.loaded.tokenizer.encode(text, add_special_tokens=False)
+        return self.loaded.tokenizer.encode(text, add_special_tokens=False, verbose=False)
 
     def generate(self, request: GenerationRequest, prompt: Prompt | None = None) -> GenerationResult:
         """Rewrite ``request.code`` (or continue ``request.prompt``); streams through ``on_text``.
@@ -193,7 +209,9 @@ class Engine:
         run = METHODS.get(request.method)
         if run is None:
             raise EngineError(f"unknown decoding method {request.method!r}; use one of {', '.join(METHODS)}")
-        prompt = prompt or self.prompt(request)
+        if prompt is None:
+            self.refuse_early(request)
+            prompt = self.prompt(request)
         self.check_fits(prompt)
         prediction = self._prediction_ids(request)
         room = self.max_context - len(prompt.ids)

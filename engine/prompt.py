@@ -100,7 +100,7 @@ def raw_prompt(tokenizer: Any, text: str, stop: tuple[str, ...] = ()) -> Prompt:
     """A caller's own prompt text (OpenAI completions, or rendered chat): decode right after it."""
     if any(not s for s in stop):
         raise EngineError("a stop string must not be empty")
-    ids = list(tokenizer.encode(text, add_special_tokens=False))
+    ids = list(tokenizer.encode(text, add_special_tokens=False, verbose=False))
     return Prompt(ids=ids, code_start=len(ids), code_end=len(ids), stop_ids=frozenset(eos_ids(tokenizer)),
                   stop_text="", extra_stops=tuple(stop))
 
@@ -120,7 +120,7 @@ def build_prompt(tokenizer: Any, instruction: str, code: str, path: str = "") ->
     char_start = at + len(OPEN_CODE) + 1
     char_end = char_start + len(code)
 
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids = list(enc["input_ids"])
     inside = [
         i
@@ -147,7 +147,7 @@ def build_prompt(tokenizer: Any, instruction: str, code: str, path: str = "") ->
 def target_ids(tokenizer: Any, new_code: str) -> list[int]:
     """The tokens a model should generate after the prompt: the new file, then the close marker."""
     new_code, _ = _with_newline(new_code)
-    return tokenizer.encode(new_code + CLOSE_OUTPUT, add_special_tokens=False)
+    return tokenizer.encode(new_code + CLOSE_OUTPUT, add_special_tokens=False, verbose=False)
 
 
 def first_stop(prompt: Prompt, text: str) -> int:

@@ -58,6 +58,20 @@ def test_a_prompt_over_the_context_is_refused_before_any_forward() -> None:
     assert f"{info.value.tokens:,} tokens, the model reads 4,096" == str(info.value)
 
 
+def test_a_huge_file_is_refused_from_its_first_part_with_a_close_count() -> None:
+    engine = _engine()
+    code = "".join(f"value_{i} = compute({i}, 'item-{i}')\n" for i in range(5000))
+    request = GenerationRequest(code=code, instruction="x")
+    counter = ForwardCounter(engine.loaded.model)
+    try:
+        with pytest.raises(PromptTooLong) as info:
+            engine.generate(request)
+    finally:
+        counter.handle.remove()
+    exact = engine.prompt_tokens(request)
+    assert counter.calls == 0 and abs(info.value.tokens - exact) < 0.1 * exact
+
+
 def test_cancel_during_a_chunked_prefill_stops_between_chunks() -> None:
     engine = _engine()
     code = "".join(f"value_{i} = {i}\n" for i in range(300))
