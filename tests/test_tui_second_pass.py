@@ -105,6 +105,9 @@ async def test_escape_and_ctrl_c_end_a_generation_within_a_second_even_in_prefil
         assert time.monotonic() - pressed < 1.0
         assert screen.progress["src/app.py"].state == "cancelled"
         assert isinstance(app.screen, GenerateScreen)
+        if key == "ctrl+c":  # once the run is over, ctrl+c quits (nothing to lose here)
+            await pilot.press("ctrl+c")
+            await wait_for(pilot, lambda: not app.is_running, timeout=2)
 
 
 async def test_ctrl_q_quits_within_a_second_even_when_the_backend_ignores_cancel(repo: Path) -> None:

@@ -330,11 +330,11 @@ class GenerateScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen(f"Go back and drop {lost} unreviewed rewrite{'s' if lost != 1 else ''}?"), answered)
 
-    def action_interrupt(self) -> None:
+    async def action_interrupt(self) -> None:
         if self.running:
             self._cancel_run()
         else:
-            self.app.action_quit()  # type: ignore[attr-defined]
+            await self.app.action_quit()  # asks first when rewrites would be lost
 
     def _cancel_run(self) -> None:
         self._cancel.set()
