@@ -93,8 +93,8 @@ class Service:
         running: Running | None = None
         try:
             prompt_tokens = await self.check_context(request.prompt or "")
-            if request.max_new_tokens is None:  # as OpenAI: the rest of the context
-                request.max_new_tokens = self.backend.max_context - prompt_tokens
+            room = self.backend.max_context - prompt_tokens  # without max_tokens, as OpenAI: all of it
+            request.max_new_tokens = min(request.max_new_tokens or room, room)
             running = self.runner.start(request)
             running.prompt_tokens = prompt_tokens
             first = await self._next(http, running)
