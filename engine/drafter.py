@@ -42,6 +42,7 @@ class DraftConfig:
     match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
     near: int = 64  # a resume point farther than this is tentative...
     confirm_run: int = 32  # ...until this many of its tokens are verified in a row
+    copy_per_match: int = 4  # a copy from elsewhere drafts at most this many tokens per matched one
 
 
 class NgramIndex:
@@ -86,9 +87,9 @@ class Track:
 
     __slots__ = ("tokens", "index", "pointer", "copied", "trusted")
 
-    def __init__(self, tokens: list[int], max_n: int, trusted: bool) -> None:
+    def __init__(self, tokens: list[int], max_n: int, trusted: bool, index: NgramIndex | None = None) -> None:
         self.tokens = tokens
-        self.index = NgramIndex(tokens, max_n)
+        self.index = index or NgramIndex(tokens, max_n)
         self.pointer = 0  # after the last token verified as copied into the output
         self.copied = 0  # tokens of this track the output took while aligned on it
         self.trusted = trusted  # the file is; a prediction earns it by a verified token
@@ -124,6 +125,10 @@ class Drafter:
         # confirmed; "copy": borrowing from elsewhere (the output so far, the prompt).
         self._mode = "aligned"
         self._run = 0  # tokens verified in a row since the last re-sync
+        self._copy_limit = 0  # draft length allowed by the current copy's match (copy mode only)
+        # Where the last copy from elsewhere stands, followed like a track until the next copy:
+        # moved or re-indented code continues near where its copy left off.
+        self._anchor: Track | None = None
         self.length = max(1, min(config.start, config.cap))
 
     @property
@@ -142,7 +147,9 @@ class Drafter:
             self._resync(history)
         if self._source is None:
             return []
-        return self._source[self._pos : self._pos + self.length]
+        # A short match elsewhere is a weak guess: a wide draft of it mostly costs compute.
+        length = self.length if self._mode != "copy" else min(self.length, max(self._copy_limit, self._run))
+        return self._source[self._pos : self._pos + length]
 
     def start(self, first: int) -> None:
         """Record the first generated token (from the prefill)."""
@@ -173,6 +180,8 @@ class Drafter:
         self._pos += n
         self._run += n
         if self._track is None:
+            if self._anchor is not None and n:
+                self._anchor.pointer = self._pos
             return
         self._track.copied += n
         if self._mode == "tentative" and self._run >= self.config.confirm_run:
@@ -209,7 +218,7 @@ class Drafter:
         # prediction never verified (wrong everywhere) does not, so it cannot pull drafts away.
         self._run = 0
         best: tuple[int, bool, Track, int] | None = None  # (n, credible, track, distance)
-        for track in self.tracks:
+        for track in self.tracks + ([self._anchor] if self._anchor is not None else []):
             found = self._realign(track, history)
             if found is None:
                 continue
@@ -222,13 +231,16 @@ class Drafter:
             self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
             self._mode = "tentative" if distance > self.config.near else "aligned"
         elif copy is not None:
-            _, source, pos = copy
+            n, source, pos, index = copy
             self._track, self._source, self._pos, self._mode = None, source, pos, "copy"
+            self._anchor = Track(source, self.config.ngram_max, trusted=True, index=index)
+            self._anchor.pointer = pos
+            self._copy_limit = max(self.config.min_len, n * self.config.copy_per_match)
         else:
             self._track, self._source = None, None
 
-    def _copy_match(self, history: list[int]) -> tuple[int, list[int], int] | None:
-        """(n, source, position after the match) for the longest match of the output's suffix; on
+    def _copy_match(self, history: list[int]) -> tuple[int, list[int], int, NgramIndex] | None:
+        """(n, source, position after the match, its index) for the longest match of the output's suffix; on
         a tie the output so far (most recent first), then the prompt, then the tracks."""
         cfg = self.config
         sources = [(history, self._history_index), (self.rest, self._rest_index)]
@@ -239,5 +251,5 @@ class Drafter:
                 # In the output itself, an earlier occurrence: not the suffix being matched.
                 start = index.last(key, before=len(history) - n) if number == 0 else index.last(key)
                 if start is not None and start + n < len(source):
-                    return n, source, start + n
+                    return n, source, start + n, index
         return None
