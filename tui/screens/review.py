@@ -64,7 +64,7 @@ class ReviewScreen(Screen[None]):
         super().__init__()
         self.file_index = 0
         self.split = False
-        self.opened_at = 0.0
+        self.opened_at = time.monotonic()  # keys can arrive before on_mount: the grace starts here
         self.stale: set[str] = set()
 
     @property
