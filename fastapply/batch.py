@@ -8,6 +8,10 @@ that fails or is refused does not stop the others. Each job that finished cleanl
 state file under the git dir, so an interrupted batch resumes where it stopped and a rerun runs
 again exactly the jobs that failed, were refused or never ran.
 
+With ``jobs`` N > 1 (for a backend that takes concurrent calls: a remote one), the first request of
+each file is started ahead, N in flight at once (``fastapply.remote.prefetch``); results are still
+taken, judged, checked and written one at a time in order (a retry joins the same queue).
+
 Progress is reported through an ``Events`` object; nothing here prints.
 """
 
@@ -16,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,9 +29,11 @@ from typing import Any, Callable
 from fastapply.apply import ApplySession
 from fastapply.backend import Backend
 from fastapply.checks import CheckResult, CheckRunner
-from fastapply.edit import EditOptions, EditRequest, EditResult, read_for_edit
+from fastapply.edit import EditOptions, EditRequest, EditResult, generation_request, read_for_edit
+from fastapply.engine.types import GenerationRequest, GenerationResult
 from fastapply.errors import RefusedError, UsageError
-from fastapply.files import write_atomic
+from fastapply.files import SourceFile, write_atomic
+from fastapply.remote.prefetch import Prefetching, request_key
 from fastapply.repo import RepoInfo
 from fastapply.retry import edit_checked
 
@@ -64,6 +72,82 @@ class LazyBackend:
             self._backend = self._load()
         return self._backend
 
+    @property
+    def loaded(self) -> Backend | None:
+        return self._backend
+
+
+class Lookahead:
+    """A backend that keeps the next ``jobs`` requests of ``plan`` in flight ahead of the loop.
+
+    ``plan`` is every first request the loop will make, in its order; asking for one of them
+    starts the ones after it, so ``jobs`` stay busy while the loop judges and writes. A request
+    not in the plan (a retry) joins the same queue, behind those already started.
+    """
+
+    def __init__(self, backend: Backend, plan: list[GenerationRequest], jobs: int) -> None:
+        self.pool = Prefetching(backend, jobs)
+        self.plan = plan
+        self.jobs = jobs
+        self._index = {request_key(r): i for i, r in reversed(list(enumerate(plan)))}
+        self._sent = 0
+        self._start(jobs)
+
+    name = property(lambda self: self.pool.name)
+    device = property(lambda self: self.pool.device)
+    dtype = property(lambda self: self.pool.dtype)
+    max_context = property(lambda self: self.pool.max_context)
+
+    def count_tokens(self, text: str) -> int:
+        return self.pool.count_tokens(text)
+
+    def _start(self, until: int) -> None:
+        if until > self._sent:
+            self.pool.prefetch(self.plan[self._sent:until])
+            self._sent = until
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        index = self._index.get(request_key(request))
+        if index is not None:
+            self._start(index + 1 + self.jobs)
+        else:
+            self.pool.prefetch([request])  # through the pool too, so never more than ``jobs`` at once
+        return self.pool.generate(request)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def first_requests(
+    sources: list[tuple[SourceFile, str]], options: EditOptions, seen: set[Path] | None = None
+) -> list[GenerationRequest]:
+    """The first generation request of each (file, instruction), as ``edit_checked`` will make it.
+
+    A file already in ``seen`` (named by an earlier job, which may change it) is left out.
+    """
+    seen = set() if seen is None else seen
+    plan: list[GenerationRequest] = []
+    for source, instruction in sources:
+        if source.real_path in seen:
+            continue
+        seen.add(source.real_path)
+        plan.append(generation_request(source, EditRequest(source.path, instruction, options)))
+    return plan
+
+
+@contextmanager
+def in_flight(backend: LazyBackend, plan: list[GenerationRequest], jobs: int) -> Iterator[LazyBackend]:
+    """``backend``, or with ``jobs`` > 1 one that prefetches ``plan``; what is in flight ends on exit."""
+    if jobs <= 1 or not plan:
+        yield backend
+        return
+    ahead = LazyBackend(lambda: Lookahead(backend.get(), plan, jobs))
+    try:
+        yield ahead
+    finally:
+        if isinstance(ahead.loaded, Lookahead):
+            ahead.loaded.close()
+
 
 def checker_for(repo: RepoInfo, options: EditOptions) -> CheckRunner | None:
     """The checks ``options`` ask for, or None when there are none."""
@@ -82,8 +166,11 @@ def run_edits(
     write: bool = True,
     events: Events | None = None,
     cancel: threading.Event | None = None,
+    jobs: int = 1,
 ) -> RunOutcome:
     """Edit ``paths`` with ``instruction``; write the changed ones unless ``write`` is False.
+
+    ``jobs`` > 1 keeps that many requests in flight (the backend must take concurrent calls).
 
     Each changed candidate is checked and retried as ``options`` say (``fastapply.retry``); a
     ``check-failed`` result is never written. A configured check command that cannot start
@@ -98,32 +185,34 @@ def run_edits(
     outcome = RunOutcome()
     session = ApplySession(repo, instruction) if write else None
     reads = [read_for_edit(EditRequest(p, instruction, options), repo) for p in paths]
-    for path, source in zip(paths, reads):
-        events.file_started(source.path if not isinstance(source, EditResult) else path)
-        if isinstance(source, EditResult):
-            result = source
-        else:
-            request = EditRequest(source.path, instruction, options)
-            name = source.path
-            result = edit_checked(
-                backend.get(), source, request, checker, cancel=cancel,
-                on_text=lambda piece: events.text(name, piece),
-                on_retry=lambda attempt, failed: events.file_retrying(name, attempt, failed),
-            )
-        written = False
-        if session is not None and result.status == "changed":
-            try:
-                written = session.write(result)
-            except RefusedError as exc:
-                result.status, result.reason = "refused", exc.reason
-            except OSError as exc:  # a full disk, an immutable file: this file is not written
-                result.status, result.reason = "failed", f"not written: {exc.strerror or exc}"
-        if written:
-            outcome.written.append(result.path)
-        outcome.results.append(result)
-        events.file_completed(result, written=written)
-        if result.finish_reason == "cancelled":
-            break
+    plan = first_requests([(s, instruction) for s in reads if isinstance(s, SourceFile)], options) if jobs > 1 else []
+    with in_flight(backend, plan, jobs) as model:
+        for path, source in zip(paths, reads):
+            events.file_started(source.path if not isinstance(source, EditResult) else path)
+            if isinstance(source, EditResult):
+                result = source
+            else:
+                request = EditRequest(source.path, instruction, options)
+                name = source.path
+                result = edit_checked(
+                    model.get(), source, request, checker, cancel=cancel,
+                    on_text=lambda piece: events.text(name, piece),
+                    on_retry=lambda attempt, failed: events.file_retrying(name, attempt, failed),
+                )
+            written = False
+            if session is not None and result.status == "changed":
+                try:
+                    written = session.write(result)
+                except RefusedError as exc:
+                    result.status, result.reason = "refused", exc.reason
+                except OSError as exc:  # a full disk, an immutable file: this file is not written
+                    result.status, result.reason = "failed", f"not written: {exc.strerror or exc}"
+            if written:
+                outcome.written.append(result.path)
+            outcome.results.append(result)
+            events.file_completed(result, written=written)
+            if result.finish_reason == "cancelled":
+                break
     outcome.session = session
     return outcome
 
@@ -229,34 +318,58 @@ def run_batch(
     events: Events | None = None,
     on_job: Callable[[JobOutcome], None] | None = None,
     cancel: threading.Event | None = None,
+    in_flight_jobs: int = 1,
 ) -> list[JobOutcome]:
     """Run ``jobs`` in order, skipping those ``state`` says are done, recording each as it ends.
+
+    ``in_flight_jobs`` > 1 keeps that many requests in flight across the jobs (the backend must
+    take concurrent calls); a file named by several jobs is prefetched only for the first.
 
     Only a job whose every file came out changed or unchanged is marked done. One that was
     refused, failed, had an error (a missing file) or was interrupted by ``cancel`` (or
     KeyboardInterrupt) stays pending, so the next run of the batch runs it again; a finished batch
     run again skips everything until ``state`` is cleared (``--restart``).
     """
-    outcomes: list[JobOutcome] = []
-    for job in jobs:
-        if job.key in state.done:
-            done = JobOutcome(job, skipped=True)
-        else:
-            try:
-                paths = expand(job.files)
-            except UsageError as exc:
-                done = JobOutcome(job, skipped=False, error=str(exc))
+    options = options or EditOptions()
+    pending = [j for j in jobs if j.key not in state.done]
+    plan = _batch_plan(repo, pending, options, expand) if in_flight_jobs > 1 else []
+    with in_flight(backend, plan, in_flight_jobs) as model:
+        outcomes: list[JobOutcome] = []
+        for job in jobs:
+            if job.key in state.done:
+                done = JobOutcome(job, skipped=True)
             else:
-                run = run_edits(backend, repo, paths, job.instruction, options=options, events=events, cancel=cancel)
-                done = JobOutcome(job, skipped=False, outcome=run)
-            if cancel is not None and cancel.is_set():
-                outcomes.append(done)
-                if on_job:
-                    on_job(done)
-                break
-            if done.finished:
-                state.mark(job, {"files": len(done.results), "written": len(done.written)})
-        outcomes.append(done)
-        if on_job:
-            on_job(done)
-    return outcomes
+                try:
+                    paths = expand(job.files)
+                except UsageError as exc:
+                    done = JobOutcome(job, skipped=False, error=str(exc))
+                else:
+                    run = run_edits(model, repo, paths, job.instruction, options=options, events=events, cancel=cancel)
+                    done = JobOutcome(job, skipped=False, outcome=run)
+                if cancel is not None and cancel.is_set():
+                    outcomes.append(done)
+                    if on_job:
+                        on_job(done)
+                    break
+                if done.finished:
+                    state.mark(job, {"files": len(done.results), "written": len(done.written)})
+            outcomes.append(done)
+            if on_job:
+                on_job(done)
+        return outcomes
+
+
+def _batch_plan(
+    repo: RepoInfo, jobs: list[Job], options: EditOptions, expand: Callable[[list[str]], list[str]]
+) -> list[GenerationRequest]:
+    """The first requests of the files of ``jobs``, in the order the jobs will make them."""
+    plan: list[GenerationRequest] = []
+    seen: set[Path] = set()
+    for job in jobs:
+        try:
+            paths = expand(job.files)
+        except UsageError:
+            continue  # the job will report it
+        reads = [read_for_edit(EditRequest(p, job.instruction, options), repo) for p in paths]
+        plan += first_requests([(s, job.instruction) for s in reads if isinstance(s, SourceFile)], options, seen)
+    return plan

@@ -111,6 +111,26 @@ def _display_path(path: str, repo: RepoInfo) -> str:
     return path if rel.startswith("..") else Path(rel).as_posix()
 
 
+def generation_request(
+    source: SourceFile,
+    request: EditRequest,
+    *,
+    prediction: str | None = None,
+    on_text: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> GenerationRequest:
+    """What ``edit_source`` asks the backend for (a prefetch must ask for exactly the same)."""
+    return GenerationRequest(
+        code=source.text,
+        instruction=request.instruction,
+        path=source.path,
+        max_new_tokens=request.options.max_new_tokens,
+        prediction=prediction,
+        cancel=cancel,
+        on_text=on_text,
+    )
+
+
 def edit_source(
     backend: Backend,
     source: SourceFile,
@@ -134,15 +154,7 @@ def edit_source(
     )
     try:
         generated = backend.generate(
-            GenerationRequest(
-                code=source.text,
-                instruction=request.instruction,
-                path=source.path,
-                max_new_tokens=request.options.max_new_tokens,
-                prediction=prediction,
-                cancel=cancel,
-                on_text=on_text,
-            )
+            generation_request(source, request, prediction=prediction, on_text=on_text, cancel=cancel)
         )
     except PromptTooLong as exc:
         result.status, result.reason = "refused", f"too large for the model's context: {exc}"

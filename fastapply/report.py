@@ -29,9 +29,10 @@ def count_statuses(results: list[EditResult]) -> dict[str, int]:
 
 
 def file_record(result: EditResult, *, written: bool = False) -> dict[str, Any]:
-    """The JSON record of one file."""
+    """The JSON record of one file; ``prediction_accepted`` and ``prediction_rejected`` only where
+    the generation reported them (a prediction was sent and counted)."""
     stats = result.stats
-    return {
+    record: dict[str, Any] = {
         "path": result.path,
         "status": result.status,
         "reason": result.reason,
@@ -49,6 +50,11 @@ def file_record(result: EditResult, *, written: bool = False) -> dict[str, Any]:
         "checks_passed": result.checks_passed,
         "checks": [c.to_dict() for c in result.checks],
     }
+    if stats is not None and (stats.prediction_accepted or stats.prediction_rejected):
+        # a Predicted Output's counts, as the server (or the local engine) reported them
+        record["prediction_accepted"] = stats.prediction_accepted
+        record["prediction_rejected"] = stats.prediction_rejected
+    return record
 
 
 def exit_code(results: list[EditResult], *, changes_fail: bool) -> int:

@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 from fastapply.batch import BatchState, JobOutcome, parse_jobs, run_batch, state_path
-from fastapply.cli.common import ProgressEvents, add_edit_options, expand_paths, options_from
-from fastapply.cli.model_options import lazy_backend
+from fastapply.cli.common import (
+    ProgressEvents, add_edit_options, add_jobs_option, expand_paths, in_flight_from, options_from,
+)
+from fastapply.cli.model_options import lazy_backend, remote_options
 from fastapply.errors import UsageError
 from fastapply.report import FORMATS, batch_exit_code, job_record, make_reporter, summarize_batch
 from fastapply.repo import find_repo
@@ -28,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restart", action="store_true", help="forget finished jobs and run them all again")
     parser.add_argument("--output-format", choices=FORMATS, default="text")
     add_edit_options(parser)
+    add_jobs_option(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -38,6 +41,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{jobs_file}: no jobs")
     repo = find_repo(Path.cwd())
     options = options_from(args)
+    in_flight = in_flight_from(args, remote=remote_options(args) is not None)
     state = BatchState.load(state_path(repo, jobs_file), restart=args.restart)
     if args.restart:
         state.clear()
@@ -57,6 +61,7 @@ def main(args: argparse.Namespace) -> int:
         outcomes = run_batch(
             lazy_backend(args), repo, jobs, state, options=options,
             expand=lambda files: expand_paths(files, repo), events=progress, on_job=on_job,
+            in_flight_jobs=in_flight,
         )
     finally:
         progress.close()

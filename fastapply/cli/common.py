@@ -82,6 +82,29 @@ def add_edit_options(parser: argparse.ArgumentParser, *, deletion: bool = True) 
     )
 
 
+def add_jobs_option(parser: argparse.ArgumentParser) -> None:
+    """``--jobs N``: requests in flight at once on a remote model (run and batch)."""
+    parser.add_argument(
+        "--jobs", dest="in_flight", type=int, default=1, metavar="N",
+        help="with a remote model (--api-base), keep N requests in flight (a vLLM server batches them); "
+        "results are still checked and written one at a time, in order. A local model runs one at a time. "
+        "Default 1",
+    )
+
+
+def in_flight_from(args: argparse.Namespace, *, remote: bool) -> int:
+    """How many requests to keep in flight: ``--jobs`` for a remote model, 1 for a local one (whose
+    generations run one at a time anyway).
+
+    Raises:
+        UsageError: ``--jobs`` is below 1.
+    """
+    jobs: int = getattr(args, "in_flight", 1)
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {jobs}")
+    return jobs if remote else 1
+
+
 def options_from(args: argparse.Namespace) -> EditOptions:
     """The edit options: the configuration's, then what the command line says.
 

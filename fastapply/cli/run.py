@@ -17,8 +17,10 @@ from pathlib import Path
 
 from fastapply.apply import ApplySession, refuse_uncommittable
 from fastapply.batch import run_edits
-from fastapply.cli.common import ProgressEvents, add_edit_options, expand_paths, options_from
-from fastapply.cli.model_options import lazy_backend
+from fastapply.cli.common import (
+    ProgressEvents, add_edit_options, add_jobs_option, expand_paths, in_flight_from, options_from,
+)
+from fastapply.cli.model_options import lazy_backend, remote_options
 from fastapply.errors import EXIT_OK, FastapplyError, UsageError
 from fastapply.report import FORMATS, exit_code, make_reporter, summarize
 from fastapply.repo import RepoInfo, find_repo
@@ -33,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", action="store_true", help="print the diff of each file")
     parser.add_argument("--output-format", choices=FORMATS, default="text")
     add_edit_options(parser)
+    add_jobs_option(parser)
     parser.add_argument("--commit", action="store_true", help="commit the written files (hooks run)")
     parser.add_argument("--commit-message", metavar="TEXT", help="commit message (default: from the instruction)")
 
@@ -42,6 +45,7 @@ def main(args: argparse.Namespace) -> int:
     if not args.instruction.strip():
         raise UsageError("the instruction (-m) is empty")
     options = options_from(args)
+    jobs = in_flight_from(args, remote=remote_options(args) is not None)
     repo = find_repo(Path.cwd())
     paths = expand_paths(args.files, repo)
     write = not args.check
@@ -54,7 +58,8 @@ def main(args: argparse.Namespace) -> int:
     events = ProgressEvents(len(paths), reporter)
     try:
         outcome = run_edits(
-            lazy_backend(args), repo, paths, args.instruction, options=options, write=write, events=events
+            lazy_backend(args), repo, paths, args.instruction, options=options, write=write, events=events,
+            jobs=jobs,
         )
     finally:
         events.close()
