@@ -145,7 +145,7 @@ class FastApplyApp(App[int]):
         self.load_model()
 
     def action_switch_model(self) -> None:
-        from fastapply.cli.models import local_models
+        from fastapply.models import local_models
         from fastapply.tui.screens.finder import FinderScreen
 
         specs = [spec for spec, _ in local_models()]
