@@ -6,6 +6,7 @@ running the same jobs file again skips them and runs the rest: the interrupted, 
 refused, the ones with a missing file. ``--restart`` starts over. A job that fails or is refused
 does not stop the others; the exit code is the worst outcome. Output comes from
 ``fastapply.report`` (a table, one JSON object, or JSONL events), as for ``run`` and ``hook``.
+With a remote model, ``--jobs N`` keeps N requests in flight across the jobs.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A thin shell over ``fastapply.batch.run_edits``: expands globs, checks what can be checked before
 the model loads (paths; with ``--commit``, a locked index, a merge in progress, or files holding
 the user's own changes that the commit would carry), shows a progress bar on stderr when it is
-a terminal, and prints results on stdout as text, JSON or JSONL. Exit codes: ARCHITECTURE.md,
-"Exit codes".
+a terminal, and prints results on stdout as text, JSON or JSONL. With a remote model, ``--jobs N``
+keeps N requests in flight. Exit codes: ARCHITECTURE.md, "Exit codes".
 """
 
 from __future__ import annotations
