@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -57,6 +58,18 @@ def make_repo(
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "initial")
     return root
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Calibration and other per-user caches go to a folder of this test session, never ~/.cache."""
+    old = os.environ.get("FASTAPPLY_CACHE_DIR")
+    os.environ["FASTAPPLY_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("FASTAPPLY_CACHE_DIR", None)
+    else:
+        os.environ["FASTAPPLY_CACHE_DIR"] = old
 
 
 @pytest.fixture(autouse=True)

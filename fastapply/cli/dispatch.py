@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fastapply import __version__
 from fastapply.cli.model_options import add_model_options
+
 from fastapply.cli.signals import broken_pipe_to_devnull, terminate_as_interrupt
 from fastapply.engine.types import EngineError
 from fastapply.errors import EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_TERMINATED, FastapplyError, Terminated
@@ -25,6 +26,7 @@ from fastapply.errors import EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_TERMINATED, Fas
 DEBUG_ENV = "FASTAPPLY_DEBUG"
 
 # command -> (module, one-line help); the first is what a bare ``fastapply`` runs
+VERBOSE_ENV = "FASTAPPLY_VERBOSE"  # engine.load reads it; named here so the CLI imports no engine module
 COMMANDS: dict[str, tuple[str, str]] = {
     "tui": ("fastapply.cli.tui", "open the terminal app (the default with no command)"),
     "run": ("fastapply.cli.run", "rewrite files with one instruction"),
@@ -89,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = _with_command(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"  # the engine reads it when it loads; the shell owns the env
     with terminate_as_interrupt(), broken_pipe_to_devnull():
         return _run(args)
 

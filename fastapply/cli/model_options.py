@@ -24,6 +24,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
     parser.add_argument("--dtype", help="float32, bfloat16 or float16 (default: by device)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the model's loading progress on stderr")
     remote = parser.add_argument_group("remote model (an OpenAI-compatible server)")
     remote.add_argument(
         "--api-base", metavar="URL",
