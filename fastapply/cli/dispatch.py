@@ -18,15 +18,14 @@ from pathlib import Path
 
 from fastapply import __version__
 from fastapply.cli.model_options import add_model_options
-
 from fastapply.cli.signals import broken_pipe_to_devnull, terminate_as_interrupt
 from fastapply.engine.types import EngineError
 from fastapply.errors import EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_TERMINATED, FastapplyError, Terminated
 
 DEBUG_ENV = "FASTAPPLY_DEBUG"
+VERBOSE_ENV = "FASTAPPLY_VERBOSE"  # engine.load reads it; named here so the CLI imports no engine module
 
 # command -> (module, one-line help); the first is what a bare ``fastapply`` runs
-VERBOSE_ENV = "FASTAPPLY_VERBOSE"  # engine.load reads it; named here so the CLI imports no engine module
 COMMANDS: dict[str, tuple[str, str]] = {
     "tui": ("fastapply.cli.tui", "open the terminal app (the default with no command)"),
     "run": ("fastapply.cli.run", "rewrite files with one instruction"),
