@@ -139,6 +139,7 @@ def load_model(
         ModelNotFoundError: nothing loadable at the local path, and not in the hub cache.
         EngineError: a bad device or dtype, or a load that failed for another reason.
     """
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target = resolve_model(spec)
@@ -165,6 +166,8 @@ def load_model(
             f"could not load {where}: not found locally nor in the Hugging Face cache, and it "
             f"cannot be downloaded here ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
         ) from exc
+    except SafetensorError as exc:
+        raise EngineError(f"could not read the weights of {target!r} (damaged or cut short?): {exc}") from exc
     except ValueError as exc:
         raise EngineError(f"could not load {target!r}: {exc}") from exc
     model.to(torch_device).eval()

@@ -23,6 +23,27 @@ def test_saved_model_loads_by_path_with_its_tokenizer(tmp_path: Path) -> None:
     assert loaded.tokenizer.encode("def f():") == lm.tokenizer.encode("def f():")
 
 
+def test_truncated_weights_are_an_engine_error_and_the_cli_exits_4_without_a_traceback(tmp_path: Path) -> None:
+    lm = tiny_model("llama")
+    lm.model.save_pretrained(tmp_path / "m")
+    lm.tokenizer.save_pretrained(tmp_path / "m")
+    weights = tmp_path / "m" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(EngineError, match="damaged or cut short"):
+        load_model(str(tmp_path / "m"), device="cpu")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "a.py").write_text("x = 1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "fastapply.cli", "run", "a.py", "-m", "Rename x to y.", "--model", str(tmp_path / "m")],
+        cwd=repo, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 4, done.stderr
+    assert "damaged or cut short" in done.stderr and "Traceback" not in done.stderr
+    assert (repo / "a.py").read_text() == "x = 1\n"
+
+
 def test_a_dtype_declared_in_config_json_is_the_default_and_an_explicit_one_wins(tmp_path: Path) -> None:
     import json
 
