@@ -262,3 +262,21 @@ def deaf_backend() -> FakeBackend:
             return super().generate(request)
 
     return Deaf()
+
+
+@dataclass
+class ScriptedBackend(FakeBackend):
+    """The fake whose first ``broken`` answers do not parse (a stray ``def (:`` line appended).
+
+    The rewrite streams as usual; only the final text is broken, as a model's slip would be. Its
+    requests are kept (``requests``) so a test can read the retry's instruction and prediction.
+    """
+
+    broken: int = 1
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        answered = len(self.calls)
+        result = super().generate(request)
+        if answered < self.broken and result.stats.finish_reason == "stop":
+            return self._result(result.text + "\ndef (:\n", "stop")
+        return result

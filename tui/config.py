@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastapply.config import Config
+from fastapply.edit import EditOptions
 from fastapply.files import DEFAULT_MAX_BYTES
 from fastapply.tui._coalesce import DEFAULT_INTERVAL
 
@@ -32,6 +34,8 @@ class AppConfig:
         max_new_tokens: passed to the edit options; None lets the core decide.
         allow_deletion: passed to the edit options (the configuration's ``allow_deletion``).
         max_bytes: the size limit for listing and editing (the configuration's ``max_bytes``).
+        project: the project's configuration (its checks and ``max_attempts`` reach the edit
+            options); None reads it from the repository when a run starts.
     """
 
     path: Path = field(default_factory=Path.cwd)
@@ -45,3 +49,18 @@ class AppConfig:
     max_new_tokens: int | None = None
     allow_deletion: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
+    project: Config | None = field(default=None, compare=False)
+
+
+def edit_options(config: AppConfig, repo_root: Path) -> EditOptions:
+    """The edit options of a run: the project's (checks, attempts), then the app's own knobs.
+
+    Raises:
+        fastapply.config.ConfigError: the project's configuration file is not valid.
+    """
+    from fastapply.config import load_project_config
+
+    project = config.project if config.project is not None else load_project_config(repo_root)
+    return EditOptions.from_config(
+        project, max_new_tokens=config.max_new_tokens, allow_deletion=config.allow_deletion, max_bytes=config.max_bytes
+    )

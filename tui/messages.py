@@ -49,6 +49,18 @@ class TextStreamed(Message):
 
 
 @dataclass(eq=False)
+class FileRetrying(Message):
+    """``path``'s candidate failed its checks; attempt ``attempt`` (from 2) starts now.
+
+    ``failed`` holds the failing ``fastapply.checks.CheckResult`` objects of the previous attempt.
+    """
+
+    path: str
+    attempt: int
+    failed: list[Any]
+
+
+@dataclass(eq=False)
 class FileFinished(Message):
     """The rewrite of ``path`` ended; ``result`` is a ``fastapply.edit.EditResult``."""
 

@@ -17,11 +17,11 @@ from textual.message import Message
 
 from fastapply.batch import Events
 from fastapply.tui._coalesce import Coalescer
-from fastapply.tui.messages import FileFinished, FileStarted, TextStreamed
+from fastapply.tui.messages import FileFinished, FileRetrying, FileStarted, TextStreamed
 
 
 class ScreenEvents(Events):
-    """Posts ``FileStarted``, ``TextStreamed`` and ``FileFinished`` for the files of one run."""
+    """Posts ``FileStarted``, ``TextStreamed``, ``FileRetrying`` and ``FileFinished`` for one run."""
 
     def __init__(
         self,
@@ -50,6 +50,19 @@ class ScreenEvents(Events):
         name = self.relative(path)
         started = self._clock()
         self._started[name] = started
+        self._stream(name, started)
+        index = self._paths.index(name) if name in self._paths else 0
+        self._post(FileStarted(name, index, len(self._paths)))
+
+    def file_retrying(self, path: str, attempt: int, failed: list[Any]) -> None:
+        name = self.relative(path)
+        coalescer = self._coalescers.get(name)
+        if coalescer is not None:
+            coalescer.flush()  # the last attempt's text arrives before the retry is announced
+        self._post(FileRetrying(name, attempt, list(failed)))
+        self._stream(name, self._clock())  # a new attempt streams a new text, counted from zero
+
+    def _stream(self, name: str, started: float) -> None:
         total = 0
 
         def emit(text: str) -> None:
@@ -58,8 +71,6 @@ class ScreenEvents(Events):
             self._post(TextStreamed(name, text, total, self._clock() - started))
 
         self._coalescers[name] = Coalescer(emit, interval=self._interval, clock=self._clock)
-        index = self._paths.index(name) if name in self._paths else 0
-        self._post(FileStarted(name, index, len(self._paths)))
 
     def text(self, path: str, piece: str) -> None:
         coalescer = self._coalescers.get(self.relative(path))

@@ -6,14 +6,20 @@ the user's per-hunk decisions; it does not know about widgets, threads or the mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 
 def is_reviewable(result: Any) -> bool:
-    """Only a complete rewrite that changed something may be reviewed and applied."""
-    return getattr(result, "status", "") == "changed" and getattr(result, "finish_reason", "") == "stop"
+    """A complete rewrite that changed something, or one whose checks failed, may be reviewed."""
+    status = getattr(result, "status", "")
+    return status in ("changed", "check-failed") and getattr(result, "finish_reason", "") == "stop"
+
+
+def is_check_failed(result: Any) -> bool:
+    """Reviewable but blocked: applied only after the person asks for it (``Session.force``)."""
+    return getattr(result, "status", "") == "check-failed"
 
 
 @dataclass
@@ -27,6 +33,8 @@ class Session:
     # path -> hunk index -> True (accepted) / False (rejected); absent means undecided
     decisions: dict[str, dict[int, bool]] = field(default_factory=dict)
     applied: bool = False  # the results of this pass were written (nothing is lost by leaving)
+    # check-failed files the person chose to apply anyway; any other check-failed file is not written
+    forced: set[str] = field(default_factory=set)
 
     def toggle(self, path: str) -> bool:
         """Select or unselect ``path``; returns whether it is selected now."""
@@ -46,6 +54,7 @@ class Session:
         self.instruction = instruction
         self.results.clear()
         self.decisions.clear()
+        self.forced.clear()
         self.applied = False
 
     def reviewable(self) -> list[Any]:
@@ -57,12 +66,33 @@ class Session:
     def decision(self, path: str, index: int) -> bool | None:
         return self.decisions.get(path, {}).get(index)
 
+    def blocked(self, path: str) -> bool:
+        """Whether ``path``'s checks failed and the person has not chosen to apply it anyway."""
+        return is_check_failed(self.results.get(path)) and path not in self.forced
+
+    def force(self, path: str) -> bool:
+        """Allow or disallow applying ``path`` despite failing checks; returns whether it is allowed now."""
+        if path in self.forced:
+            self.forced.discard(path)
+            return False
+        self.forced.add(path)
+        return True
+
     def accepted(self) -> dict[str, set[int]]:
-        """Accepted hunk indices of each reviewable file (files with none accepted included)."""
+        """Accepted hunk indices of each reviewable file; a blocked file has none, whatever was decided."""
         out: dict[str, set[int]] = {}
         for result in self.reviewable():
             chosen = self.decisions.get(result.path, {})
-            out[result.path] = {i for i, ok in chosen.items() if ok}
+            out[result.path] = set() if self.blocked(result.path) else {i for i, ok in chosen.items() if ok}
+        return out
+
+    def to_apply(self) -> list[Any]:
+        """The reviewable results as ``apply_results`` takes them: a forced check-failed one as changed."""
+        out = []
+        for result in self.reviewable():
+            if is_check_failed(result) and result.path in self.forced:
+                result = replace(result, status="changed")  # the core writes only "changed"
+            out.append(result)
         return out
 
     def counts(self, path: str | None = None) -> tuple[int, int]:
@@ -82,4 +112,5 @@ class Session:
         self.instruction = ""
         self.results.clear()
         self.decisions.clear()
+        self.forced.clear()
         self.applied = False

@@ -17,14 +17,16 @@ from fastapply.tui.session import is_reviewable
 from fastapply.tui.tokens import estimate_tokens
 
 # waiting: not sent yet; starting: sent, no text yet (prefill, and the engine's one-off draft
-# calibration on the first file); not run: never sent because the run was cancelled first
-LIVE_STATES = ("waiting", "starting", "streaming")
+# calibration on the first file); retrying: the last candidate failed its checks and the next
+# attempt is under way; not run: never sent because the run was cancelled first
+LIVE_STATES = ("waiting", "starting", "streaming", "retrying")
 RETRY_STATES = ("cancelled", "not run", "cut off", "failed", "check failed")
 
 STATE_STYLE = {
     "waiting": "dim",
     "starting": "bold yellow",
     "streaming": "bold yellow",
+    "retrying": "bold magenta",
     "done": "bold green",
     "unchanged": "green",
     "not run": "dim",
@@ -51,6 +53,7 @@ class FileProgress:
     reason: str = ""
     proposed: int = 0  # draft tokens proposed and accepted, for the run's acceptance
     accepted: int = 0
+    attempt: int = 1  # the generation under way, or the number made once finished
 
     @property
     def fraction(self) -> float:
@@ -70,9 +73,16 @@ class FileProgress:
         decoding = seconds - self.first_text
         self.tokens_per_second = self.tokens / decoding if decoding > 0 else 0.0
 
+    def retrying(self, attempt: int, failed: list[Any]) -> None:
+        """The last candidate failed ``failed``; attempt ``attempt`` streams a new text from zero."""
+        self.state, self.attempt, self.chars = "retrying", attempt, 0
+        names = ", ".join(str(getattr(c, "name", "check")) for c in failed) or "a check"
+        self.reason = f"{names} failed; attempt {attempt}"
+
     def finished(self, result: Any) -> None:
         self.state = result_state(result)
         self.reason = str(getattr(result, "reason", "") or "")
+        self.attempt = max(1, int(getattr(result, "attempts", 1) or 1))
         stats = getattr(result, "stats", None)
         if stats is None:
             return
@@ -108,6 +118,8 @@ def state_text(entry: FileProgress, now: float | None = None) -> Text:
     label = entry.state
     if entry.state == "starting" and now is not None:
         label = f"start {now:.0f}s"
+    elif entry.attempt > 1 and entry.state in ("retrying", "streaming"):
+        label = f"retry {entry.attempt}"  # the attempt under way; the reason line says why
     return Text(label, style=STATE_STYLE.get(entry.state, ""), no_wrap=True)
 
 
@@ -138,6 +150,8 @@ def reason_line(entry: FileProgress) -> Text:
     text.append(entry.state, style=STATE_STYLE.get(entry.state, ""))
     if entry.reason and entry.reason != entry.state:
         text.append(f" · {entry.reason}")
+    if entry.attempt > 1 and entry.state not in LIVE_STATES and "attempt" not in entry.reason:
+        text.append(f" · {entry.attempt} attempts")
     if entry.first_text is not None and entry.state not in ("waiting", "not run"):
         text.append(f" · first text after {entry.first_text:.1f}s", style="dim")
     if entry.exact and entry.seconds:

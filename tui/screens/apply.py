@@ -71,6 +71,10 @@ class ApplyScreen(Screen[None]):
         table.add_column("hunks", justify="right", no_wrap=True)
         for result in self.session.reviewable():
             accepted, total = self.session.counts(result.path)
+            if self.session.blocked(result.path):
+                # its checks failed and ! was not pressed in review: it is not written
+                table.add_row(Text(result.path, style="dim"), Text("checks failed: not applied", style="bold red"))
+                continue
             style = "" if accepted else "dim"
             table.add_row(Text(result.path, style=style), Text(f"{accepted}/{total}", style=style))
         return table
@@ -101,7 +105,7 @@ class ApplyScreen(Screen[None]):
         message = self.query_one("#apply-message", Input).value.strip() or None
         self.applying = True
         self.query_one("#apply-result", Static).update("writing…")
-        self._apply(self.session.reviewable(), self.session.accepted(), commit, message, self.session.instruction)
+        self._apply(self.session.to_apply(), self.session.accepted(), commit, message, self.session.instruction)
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def _apply(self, results: list[Any], accepted: dict[str, set[int]], commit: bool, message: str | None, instruction: str) -> None:

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from fastapply.tui.messages import FileFinished, FileStarted, GenerationDone, TextStreamed
+from fastapply.tui.messages import FileFinished, FileRetrying, FileStarted, GenerationDone, TextStreamed
 from fastapply.tui.screens._progress import (
     LIVE_STATES,
     RETRY_STATES,
@@ -126,11 +126,9 @@ class GenerateScreen(Screen[None]):
         self._start(list(predictions), predictions)
 
     def _start(self, paths: list[str], predictions: dict[str, str] | None = None) -> None:
-        from fastapply.edit import EditOptions
         from fastapply.tui.predicting import PredictingBackend
 
         app: Any = self.app
-        config = app.config
         self.running, self.finished, self.cancelled, self.error = True, False, False, ""
         self._cancel = threading.Event()
         app.track_cancel(self._cancel)
@@ -138,33 +136,35 @@ class GenerateScreen(Screen[None]):
             self.progress[path] = FileProgress(path, self.progress[path].size)
             self.texts[path] = []
             self.session.results.pop(path, None)
+            self.session.forced.discard(path)  # a new result is blocked again until ! is pressed
             self._update_row(self.progress[path])
         self._refresh_totals()
         self.refresh_bindings()
         if self._ticker is None:
             self._ticker = self.set_interval(TICK_SECONDS, self._tick)
-        options = EditOptions(
-            max_new_tokens=config.max_new_tokens, allow_deletion=config.allow_deletion, max_bytes=config.max_bytes
-        )
         self._thread = threading.Thread(
             target=self._run,
             args=(
                 PredictingBackend(app.backend, predictions) if predictions else app.backend,
-                app.repo, paths, self.session.instruction, options, self._cancel,
+                app.repo, paths, self.session.instruction, self._cancel,
             ),
             name="fastapply-generate",
             daemon=True,  # an engine that ignores cancel must never keep the process alive
         )
         self._thread.start()
 
-    def _run(self, backend: Any, repo: Any, paths: list[str], instruction: str, options: Any, cancel: threading.Event) -> None:
+    def _run(self, backend: Any, repo: Any, paths: list[str], instruction: str, cancel: threading.Event) -> None:
         """The worker: only posts messages."""
         from fastapply.batch import LazyBackend, run_edits
+        from fastapply.tui.config import edit_options
         from fastapply.tui.run_events import ScreenEvents
         from fastapply.tui.tokens import refuse_over_context
 
         config: Any = self.app.config  # type: ignore[attr-defined]
         try:
+            # the project's checks and max_attempts; a bad configuration or a check that cannot
+            # start ends the run with its message
+            options = edit_options(config, repo.root)
             refused, send = refuse_over_context(backend, repo.root, paths, instruction)  # never sent
             for result in refused:
                 self.post_message(FileFinished(result.path, result, 0.0))
@@ -205,6 +205,15 @@ class GenerateScreen(Screen[None]):
         self._update_row(entry, reason=first)  # the reason line changes only with the state
         self._refresh_totals()
 
+    def on_file_retrying(self, message: FileRetrying) -> None:
+        entry = self.progress[message.path]
+        entry.retrying(message.attempt, message.failed)
+        self.texts[message.path] = []  # the new attempt's text replaces the failed one
+        if message.path == self.current:
+            self.query_one(StreamView).show_text(f"{message.path} (attempt {message.attempt})", "")
+        self._update_row(entry)
+        self._refresh_totals()
+
     def on_file_finished(self, message: FileFinished) -> None:
         result = message.result
         self.session.results[message.path] = result
@@ -212,7 +221,9 @@ class GenerateScreen(Screen[None]):
         entry.finished(result)
         self._update_row(entry)
         self._refresh_totals()
-        if entry.state not in ("done", "unchanged") and entry.reason:
+        if entry.state == "check failed" and self.session.blocked(message.path):
+            self.notify(f"{message.path}: {entry.reason}; review shows the checks (! applies it anyway)", severity="warning", timeout=6)
+        elif entry.state not in ("done", "unchanged") and entry.reason:
             self.notify(f"{message.path}: {entry.reason}", severity="warning", timeout=4)
 
     def on_generation_done(self, message: GenerationDone) -> None:

@@ -5,7 +5,9 @@ side by side) beside a list of the files (``f`` shows or hides it; wide terminal
 the start), counts accepted hunks, runs ``n``/``p`` on to the next or previous file past the last
 or first hunk, and warns with a banner when the file changed on disk since it was read. ``e``
 takes a rewrite through ``$EDITOR`` (``fastapply.tui.editor``), ``i`` asks for a follow-up that
-the generate screen runs drafting from these rewrites, ``r`` goes back to retry what did not finish. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
+the generate screen runs drafting from these rewrites, ``r`` goes back to retry what did not finish.
+Each file's checks are shown above the diff (``fastapply.tui.screens._checks``); a file whose
+checks failed is reviewed like any other but applied only after ``!`` was pressed for it. For ``review_grace`` seconds after it opens every key is ignored, so a key pressed
 for the previous screen cannot approve anything. It does not write files: enter opens the apply
 screen.
 """
@@ -56,6 +58,8 @@ class ReviewScreen(Screen[None]):
         Binding("e", "edit", "edit", show=False, tooltip="open the rewrite in $EDITOR and review the edited text"),
         Binding("i", "follow_up", "follow-up", show=False, tooltip="a follow-up instruction, drafted from these rewrites"),
         Binding("r", "retry", "retry", show=False, tooltip="back to generate and run again the files that did not finish"),
+        Binding("exclamation_mark", "force", "apply anyway", key_display="!", show=False,
+                tooltip="apply this file despite failing checks (press again to take it back)"),
         Binding("enter", "apply", "apply…"),
         Binding("escape", "back", "back", show=False),
     ]
@@ -83,6 +87,7 @@ class ReviewScreen(Screen[None]):
         yield StatusBar()
         yield Static("", id="review-header")
         yield Static("", id="review-banner")
+        yield Static("", id="review-checks")
         with Horizontal(id="review-body"):
             yield ReviewFiles(id="review-files")
             yield DiffView(id="diff")
@@ -109,7 +114,18 @@ class ReviewScreen(Screen[None]):
             result, self.session.decisions.get(result.path, {}), split=self.split, cursor=cursor
         )
         self._check_stale()
+        self._refresh_checks()
         self._refresh_header()
+
+    def _refresh_checks(self) -> None:
+        from fastapply.tui.screens._checks import checks_text
+
+        result = self.result
+        text = checks_text(result, forced=result.path in self.session.forced)
+        pane = self.query_one("#review-checks", Static)
+        pane.set_class(bool(text.plain), "-visible")
+        pane.set_class(self.session.blocked(result.path), "-blocked")
+        pane.update(text)
 
     def _refresh_files(self) -> None:
         rows = []
@@ -236,6 +252,24 @@ class ReviewScreen(Screen[None]):
         if isinstance(screen, GenerateScreen):
             screen.action_retry()
 
+    def action_force(self) -> None:
+        """Allow (or take back) applying this file although its last candidate failed its checks."""
+        from fastapply.tui.session import is_check_failed
+
+        if self.in_grace():
+            return
+        result = self.result
+        if not is_check_failed(result):
+            self.notify(f"{result.path}: its checks did not fail; nothing to force", severity="warning")
+            return
+        allowed = self.session.force(result.path)
+        self._refresh_checks()
+        self._refresh_header()
+        if allowed:
+            self.notify(f"{result.path}: will be applied despite failing checks", severity="warning")
+        else:
+            self.notify(f"{result.path}: not applied (its checks failed)")
+
     def action_toggle_files(self) -> None:
         files = self.query_one(ReviewFiles)
         files.display = not files.display
@@ -294,6 +328,9 @@ class ReviewScreen(Screen[None]):
         accepted, _ = self.session.counts()
         if not accepted:
             self.notify("no hunk accepted yet (space accepts, a accepts the file)", severity="warning")
+            return
+        if not any(self.session.accepted().values()):
+            self.notify("only files whose checks failed are accepted: ! applies one anyway", severity="warning")
             return
         from fastapply.tui.screens.apply import ApplyScreen
 
