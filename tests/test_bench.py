@@ -30,7 +30,10 @@ def test_replay_reproduces_every_case_with_every_method() -> None:
     engine = Engine(tiny_model("llama"), EngineConfig(draft=DraftConfig(start=8, cap=64)))
     report = run_bench(engine, _cases(), replay=True)
     data = report.to_dict()
-    assert set(data) == {"cases", "model", "device", "dtype", "replay", "methods", "speedup", "oracle_forwards", "rows"}
+    assert set(data) == {
+        "cases", "model", "device", "dtype", "replay", "methods", "speedup", "oracle_forwards", "rows", "skipped"
+    }
+    assert data["skipped"] == []
     assert [set(row["methods"]) for row in data["rows"]] == [set(data["methods"])] * 2
     for row in data["rows"]:  # no lookup drafter beats the bound (the drafter also knows the close marker)
         assert 0 < row["oracle_forwards"] <= row["methods"]["speculative"]["forwards"] + 1
@@ -43,6 +46,16 @@ def test_replay_reproduces_every_case_with_every_method() -> None:
     spec, greedy = report.methods["speculative"], report.methods["greedy"]
     assert spec.tokens == greedy.tokens
     assert spec.forwards * 4 < greedy.forwards  # copying the file needs few forwards
+
+
+def test_replay_skips_a_case_whose_new_text_holds_the_close_marker_and_says_so() -> None:
+    engine = Engine(tiny_model("llama"), EngineConfig(draft=DraftConfig(start=8, cap=64)))
+    marker = SAMPLE + 'CLOSE = "</updated-code>"\n'
+    cases = [*_cases()[:1], BenchCase("prompts.py", "Add the close marker.", SAMPLE, marker)]
+    report = run_bench(engine, cases, methods=("greedy", "speculative"), replay=True)
+    assert report.cases == 1 and [row.path for row in report.rows] == ["sample.py"]
+    assert len(report.skipped) == 1 and "prompts.py" in report.skipped[0] and "stop token" in report.skipped[0]
+    assert all(t.identical_to_greedy for t in report.methods.values())
 
 
 def test_load_cases_names_the_bad_line(tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ class BenchReport:
     replay: bool
     methods: dict[str, MethodTotals] = field(default_factory=dict)
     rows: list[CaseRow] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # cases no method can reproduce, with why
 
     @property
     def oracle_forwards(self) -> int | None:
@@ -114,6 +115,7 @@ class BenchReport:
             },
             "oracle_forwards": self.oracle_forwards,
             "rows": [row.to_dict() for row in self.rows],
+            "skipped": self.skipped,
         }
 
     def to_json(self) -> str:
@@ -151,6 +153,24 @@ def run_case(
     return result
 
 
+def replayable(engine: Engine, cases: list[BenchCase]) -> tuple[list[BenchCase], list[str]]:
+    """The cases whose new text replay can pin, and why each other one cannot be.
+
+    A new text that itself holds a stop token (a file that writes the output's close marker, as
+    a prompt builder does) ends every method's output there, so no method can reproduce it.
+    """
+    kept: list[BenchCase] = []
+    skipped: list[str] = []
+    for case in cases:
+        prompt = engine.prompt(GenerationRequest(code=case.before, instruction=case.instruction, path=case.path))
+        body = target_ids(engine.tokenizer, case.after)[: -len(prompt.tail_ids) or None]
+        if any(token in prompt.stop_ids for token in body):
+            skipped.append(f"{case.path} ({case.instruction[:40]!r}): its new text holds a stop token")
+        else:
+            kept.append(case)
+    return kept, skipped
+
+
 def run_bench(
     engine: Engine,
     cases: list[BenchCase],
@@ -160,11 +180,16 @@ def run_bench(
     on_case: Callable[[int, str, GenerationResult], None] | None = None,
 ) -> BenchReport:
     """Run every case with every method (greedy first, as the reference)."""
+    if replay:
+        cases, skipped = replayable(engine, cases)
+    else:
+        skipped = []
     if not cases:
-        raise ValueError("no bench cases")
+        raise ValueError("no bench cases" + (f" (skipped: {'; '.join(skipped)})" if skipped else ""))
     order: list[Method] = ["greedy", *[m for m in METHODS if m in methods and m != "greedy"]]
     report = BenchReport(
-        cases=len(cases), model=engine.name, device=engine.device, dtype=engine.dtype, replay=replay
+        cases=len(cases), model=engine.name, device=engine.device, dtype=engine.dtype, replay=replay,
+        skipped=skipped,
     )
     engine.draft_config()  # measure the draft cap before any timing
     for method in order:  # warm-up: first-call costs stay out of the figures

@@ -95,6 +95,8 @@ def render_text(report) -> str:
         spec = report.methods["speculative"].forwards
         console.print(f"lookup bound (an oracle drafter knowing each answer): {bound} forwards; "
                       f"speculative at {spec / bound:.2f}x the bound")
+    for why in report.skipped:
+        console.print(f"skipped {why}")
     return console.export_text()
 
 
@@ -112,6 +114,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"[{index + 1}/{len(cases)}] {method:<13} {s.tokens:>6} tok {s.forwards:>6} fwd "
               f"{s.tokens_per_second:>9.1f} tok/s {s.finish_reason}", file=sys.stderr)
 
-    report = run_bench(engine, cases, methods, replay=args.replay, on_case=progress)
+    try:
+        report = run_bench(engine, cases, methods, replay=args.replay, on_case=progress)
+    except ValueError as exc:  # every case was skipped: nothing to measure
+        raise UsageError(str(exc)) from None
     print(report.to_json() if args.output_format == "json" else render_text(report))
     return EXIT_OK
