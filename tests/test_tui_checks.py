@@ -17,8 +17,10 @@ from tui_fakes import (
     ScriptedBackend,
     build,
     generate,
+    instruct,
     make_demo_repo,
     review,
+    select,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
@@ -79,6 +81,23 @@ async def test_an_answer_that_does_not_parse_is_retried_and_the_fix_applies_norm
         await _apply(pilot)
     assert (repo / "src/app.py").read_text() == before.replace("foo", "bar")
     assert "def (:" not in (repo / "src/app.py").read_text()
+
+
+async def test_the_generate_screen_shows_a_retry_while_it_runs(repo: Path) -> None:
+    fake = ScriptedBackend(broken=1, hold_retry=True)
+    app = build(repo, fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select(pilot, "src/app.py")
+        screen = await instruct(pilot, "rename foo")
+        entry = screen.progress["src/app.py"]
+        await wait_for(pilot, lambda: fake.paused.is_set() and entry.state == "retrying")
+        assert entry.attempt == 2
+        assert str(screen.query_one("#gen-files").get_cell("src/app.py", "state")) == "retry 2"
+        assert "parse:python failed; attempt 2" in reason_line(entry).plain
+        assert not screen.finished and app.session.results.get("src/app.py") is None
+        fake.release.set()
+        await wait_for(pilot, lambda: screen.finished)
+        assert (entry.state, entry.attempt) == ("done", 2)
 
 
 async def test_a_file_whose_checks_always_fail_is_shown_and_not_applied_by_the_normal_apply(repo: Path) -> None:

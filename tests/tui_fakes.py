@@ -273,9 +273,15 @@ class ScriptedBackend(FakeBackend):
     """
 
     broken: int = 1
+    hold_retry: bool = False  # the second answer waits for ``release`` (after setting ``paused``)
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         answered = len(self.calls)
+        if self.hold_retry and answered == 1:
+            self.paused.set()
+            while not self.release.wait(0.02):
+                if self._cancelled(request):
+                    return self._result("", "cancelled")
         result = super().generate(request)
         if answered < self.broken and result.stats.finish_reason == "stop":
             return self._result(result.text + "\ndef (:\n", "stop")
