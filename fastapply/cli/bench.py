@@ -1,11 +1,17 @@
-"""``fastapply bench``: greedy vs prompt lookup vs speculative edits, side by side in one process."""
+"""``fastapply bench``: greedy vs prompt lookup vs speculative edits, side by side in one process.
+
+With ``--api-base`` an OpenAI-compatible endpoint (``--model`` is then its model name) is timed
+end to end on the same cases, beside the local methods (on ``--shape`` or the default model).
+"""
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 
+from fastapply.cli.model_options import remote_options
 from fastapply.engine.types import METHODS
 from fastapply.errors import EXIT_OK, UsageError
 
@@ -53,10 +59,10 @@ def _load_cases(args: argparse.Namespace) -> list:
     return cases
 
 
-def _engine(args: argparse.Namespace):
+def _engine(args: argparse.Namespace, model: str | None):
     from fastapply.engine.api import Engine
 
-    if args.shape and args.model:
+    if args.shape and model:
         raise UsageError("give --model or --shape, not both")
     if args.shape:
         from fastapply.engine.bench.shapes import build_shape
@@ -65,7 +71,7 @@ def _engine(args: argparse.Namespace):
             return Engine(build_shape(args.shape, device=args.device, dtype=args.dtype))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-    return Engine.load(args.model or "default", device=args.device, dtype=args.dtype)
+    return Engine.load(model or "default", device=args.device, dtype=args.dtype)
 
 
 def render_text(report) -> str:
@@ -106,7 +112,9 @@ def main(args: argparse.Namespace) -> int:
     if args.save_cases:
         with open(args.save_cases, "w", encoding="utf-8") as handle:
             handle.writelines(case.to_json() + "\n" for case in cases)
-    engine = _engine(args)
+    remote = remote_options(args)
+    # With --api-base, --model names the server's model; the local methods run on --shape or default.
+    engine = _engine(args, None if remote is not None else args.model)
     from fastapply.engine.bench.harness import run_bench
 
     def progress(index: int, method: str, result) -> None:
@@ -118,5 +126,27 @@ def main(args: argparse.Namespace) -> int:
         report = run_bench(engine, cases, methods, replay=args.replay, on_case=progress)
     except ValueError as exc:  # every case was skipped: nothing to measure
         raise UsageError(str(exc)) from None
-    print(report.to_json() if args.output_format == "json" else render_text(report))
+    times = _time_remote(args, remote, cases) if remote is not None else None
+    if args.output_format == "json":
+        data = report.to_dict()
+        if times is not None:
+            data["remote"] = times.to_dict()
+        print(json.dumps(data, indent=2))
+    else:
+        print(render_text(report) + (_remote_text(times) if times is not None else ""))
     return EXIT_OK
+
+
+def _time_remote(args: argparse.Namespace, remote, cases: list):
+    from fastapply import backend as backends
+    from fastapply.remote.bench import time_cases
+
+    return time_cases(backends.load_model(args.model, device=args.device, dtype=args.dtype, remote=remote), cases)
+
+
+def _remote_text(times) -> str:
+    return (
+        f"remote {times.model}: {times.tokens} tok in {times.seconds:.2f} s end to end, "
+        f"{times.tokens_per_second:.1f} tok/s; {sum(r.matches_after for r in times.rows)}/{len(times.rows)} "
+        "rewrites equal the case's after text\n"
+    )
