@@ -101,11 +101,16 @@ class FastApplyApp(App[int]):
         from fastapply import backend as backend_module
         from fastapply.tui.model_hint import uncached_hub_id
 
-        hint = uncached_hub_id(self.config.model)
+        remote = self.config.remote
+        hint = None if remote is not None else uncached_hub_id(self.config.model)
         if hint:
             self.call_from_thread(self.notify, hint, title="loading", severity="warning", timeout=15)
+        # remote= only when a server is named, so a substituted loader keeps the CLI's signature
+        extra = {"remote": remote} if remote is not None else {}
         try:
-            backend = backend_module.load_model(self.config.model, device=self.config.device, dtype=self.config.dtype)
+            backend = backend_module.load_model(
+                self.config.model or None, device=self.config.device, dtype=self.config.dtype, **extra
+            )
         except Exception as exc:  # any failure to load becomes a notification, not a crash
             self.post_message(ModelLoadFailed(_describe(exc), number))
             return

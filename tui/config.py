@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapply.config import Config
 from fastapply.edit import EditOptions
 from fastapply.files import DEFAULT_MAX_BYTES
+from fastapply.remote.options import RemoteOptions
 from fastapply.tui._coalesce import DEFAULT_INTERVAL
 
 
@@ -36,6 +37,8 @@ class AppConfig:
         max_bytes: the size limit for listing and editing (the configuration's ``max_bytes``).
         project: the project's configuration (its checks and ``max_attempts`` reach the edit
             options); None reads it from the repository when a run starts.
+        remote: the OpenAI-compatible server the model runs on (the CLI resolves it from the
+            flags, the configuration and the environment); None loads the model locally.
     """
 
     path: Path = field(default_factory=Path.cwd)
@@ -50,6 +53,7 @@ class AppConfig:
     allow_deletion: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
     project: Config | None = field(default=None, compare=False)
+    remote: RemoteOptions | None = None
 
 
 def edit_options(config: AppConfig, repo_root: Path) -> EditOptions:

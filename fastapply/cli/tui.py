@@ -33,17 +33,25 @@ def main(args: argparse.Namespace) -> int:
     from fastapply.tui.app import create_app
     from fastapply.tui.config import AppConfig
 
-    history = None if args.no_history else repo.git_dir / "fastapply" / "tui-history.jsonl"
+    from fastapply.cli.model_options import remote_options
+    from fastapply.journal import journal_dir
+
+    args.config = config
+    remote = remote_options(args)  # UsageError (exit 2) for malformed remote options, before the screen
+    history = None if args.no_history else journal_dir(repo.git_dir) / "tui-history.jsonl"
     app = create_app(
         AppConfig(
             path=repo.root,
-            model=getattr(args, "model", None) or config.model or "default",
+            # remote: no name means the server's only model
+            model=getattr(args, "model", None) or config.model or ("" if remote else "default"),
             device=getattr(args, "device", None) or config.device,
             dtype=getattr(args, "dtype", None) or config.dtype,
             history_path=history,
             max_new_tokens=args.max_new_tokens or config.max_new_tokens,
             allow_deletion=config.allow_deletion,
             max_bytes=config.max_bytes,
+            project=config,
+            remote=remote,
         )
     )
     code = app.run()
