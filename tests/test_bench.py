@@ -58,6 +58,15 @@ def test_replay_skips_a_case_whose_new_text_holds_the_close_marker_and_says_so()
     assert all(t.identical_to_greedy for t in report.methods.values())
 
 
+def test_replay_skips_a_case_that_does_not_fit_the_context() -> None:
+    engine = Engine(tiny_model("llama"), EngineConfig(draft=DraftConfig(start=8, cap=64)))
+    big = SAMPLE * (engine.max_context // max(1, engine.count_tokens(SAMPLE)))
+    cases = [*_cases()[:1], BenchCase("big.py", "Grow.", SAMPLE, big)]
+    report = run_bench(engine, cases, methods=("greedy",), replay=True)
+    assert [row.path for row in report.rows] == ["sample.py"]
+    assert len(report.skipped) == 1 and "big.py" in report.skipped[0] and "context" in report.skipped[0]
+
+
 def test_load_cases_names_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "cases.jsonl"
     path.write_text(json.dumps({"path": "a", "instruction": "b", "before": "c", "after": "d"}) + "\n{\"path\": 1}\n")

@@ -157,15 +157,21 @@ def replayable(engine: Engine, cases: list[BenchCase]) -> tuple[list[BenchCase],
     """The cases whose new text replay can pin, and why each other one cannot be.
 
     A new text that itself holds a stop token (a file that writes the output's close marker, as
-    a prompt builder does) ends every method's output there, so no method can reproduce it.
+    a prompt builder does) ends every method's output there, and one that does not fit the
+    context after its prompt is cut off; no method can reproduce either.
     """
     kept: list[BenchCase] = []
     skipped: list[str] = []
     for case in cases:
         prompt = engine.prompt(GenerationRequest(code=case.before, instruction=case.instruction, path=case.path))
-        body = target_ids(engine.tokenizer, case.after)[: -len(prompt.tail_ids) or None]
+        target = target_ids(engine.tokenizer, case.after)
+        body = target[: -len(prompt.tail_ids) or None]
+        where = f"{case.path} ({case.instruction[:40]!r})"
         if any(token in prompt.stop_ids for token in body):
-            skipped.append(f"{case.path} ({case.instruction[:40]!r}): its new text holds a stop token")
+            skipped.append(f"{where}: its new text holds a stop token")
+        elif len(prompt.ids) + len(target) > engine.max_context:
+            skipped.append(f"{where}: prompt and new text, {len(prompt.ids) + len(target):,} tokens, exceed the "
+                           f"model's context of {engine.max_context:,}")
         else:
             kept.append(case)
     return kept, skipped
