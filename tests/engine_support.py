@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import torch
-
 from fastapply.engine.load import LoadedModel, load_tokenizer
 
 ARCHS = ("llama", "qwen2")
@@ -50,3 +50,22 @@ def main():
     print(total([1, 2, 3]))
     return 0
 '''
+
+
+def simulate_drafter(drafter: Any, target: list[int]) -> list[tuple[int, list[int]]]:
+    """Drive the drafter with a model whose greedy output is ``target``: (output length, draft)."""
+    out = [target[0]]
+    drafter.start(target[0])
+    steps = []
+    while len(out) < len(target):
+        draft = drafter.draft(out)
+        steps.append((len(out), draft))
+        n = 0
+        while n < len(draft) and len(out) + n < len(target) and draft[n] == target[len(out) + n]:
+            n += 1
+        if len(out) + n == len(target):
+            break
+        bonus = target[len(out) + n]
+        drafter.update(draft, n, bonus)
+        out += draft[:n] + [bonus]
+    return steps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine_support import simulate_drafter
 from fastapply.engine.drafter import DraftConfig, Drafter, NgramIndex
 
 LINE = [10, 11, 12, 13, 14, 15]  # a line that repeats in the file
@@ -35,30 +36,11 @@ def test_full_acceptance_grows_the_draft_and_follows_the_file() -> None:
     assert drafter.draft(original[:6]) == original[6:14]  # doubled
 
 
-def _simulate(drafter: Drafter, target: list[int]) -> list[tuple[int, list[int]]]:
-    """Drive the drafter with a model whose greedy output is ``target``: (output length, draft)."""
-    out = [target[0]]
-    drafter.start(target[0])
-    steps = []
-    while len(out) < len(target):
-        draft = drafter.draft(out)
-        steps.append((len(out), draft))
-        n = 0
-        while n < len(draft) and len(out) + n < len(target) and draft[n] == target[len(out) + n]:
-            n += 1
-        if len(out) + n == len(target):
-            break
-        bonus = target[len(out) + n]
-        drafter.update(draft, n, bonus)
-        out += draft[:n] + [bonus]
-    return steps
-
-
 def test_resync_after_an_edit_in_the_second_copy_goes_forward_not_back() -> None:
     original = _file()
     second = 13  # start of the second LINE
     target = original[: second + 2] + [99] + original[second + 3 :]  # LINE[2] replaced, 2nd copy
-    steps = _simulate(_drafter(original), target)
+    steps = simulate_drafter(_drafter(original), target)
     # Once the model has written the token after the edit, the draft continues the second copy
     # (an earliest-match search would continue the first copy: 14, 15, 20, ...).
     after_edit = [draft for produced, draft in steps if produced == second + 4]
@@ -91,5 +73,5 @@ def test_an_inserted_line_repeated_far_ahead_costs_few_steps() -> None:
     decorator, opening = [1, 2, 3, 4, 5, 6, 7, 8], [70, 71, 72]
     original = a + opening + b + decorator + opening + c
     target = a + decorator + opening + b + decorator + opening + c
-    steps = _simulate(Drafter(original, [], DraftConfig(start=8, min_len=2, cap=64)), target)
+    steps = simulate_drafter(Drafter(original, [], DraftConfig(start=8, min_len=2, cap=64)), target)
     assert len(steps) <= 16  # copying b token by token would take 100 steps

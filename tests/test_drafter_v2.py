@@ -6,26 +6,13 @@ test is about, so a drafter that ignored it would fail.
 
 from __future__ import annotations
 
+from engine_support import simulate_drafter
 from fastapply.engine.drafter import DraftConfig, Drafter
 
 
 def _steps(drafter: Drafter, target: list[int]) -> int:
     """Forwards a greedy model whose output is ``target`` needs with this drafter (prefill excluded)."""
-    out = [target[0]]
-    drafter.start(target[0])
-    steps = 0
-    while len(out) < len(target):
-        draft = drafter.draft(out)
-        steps += 1
-        n = 0
-        while n < len(draft) and len(out) + n < len(target) and draft[n] == target[len(out) + n]:
-            n += 1
-        if len(out) + n == len(target):
-            break
-        bonus = target[len(out) + n]
-        drafter.update(draft, n, bonus)
-        out += draft[:n] + [bonus]
-    return steps
+    return len(simulate_drafter(drafter, target))
 
 
 def _config() -> DraftConfig:
