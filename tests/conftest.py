@@ -12,14 +12,18 @@ import re
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import pytest
-
-from fastapply.engine.types import GenerationRequest, GenerationResult, GenerationStats, PromptTooLong
+from fastapply.engine.types import (
+    GenerationRequest,
+    GenerationResult,
+    GenerationStats,
+    PromptTooLong,
+)
 
 TESTS_DIR = Path(__file__).resolve().parent
 GIT_ENV = {
@@ -178,6 +182,32 @@ class ScriptedBackend(FakeBackend):
         return self.answers[min(len(self.requests), len(self.answers)) - 1]
 
 
+def signal_during_generation(cwd: Path, env: dict[str, str], marker: Path, sig: int, *args: str) -> tuple[int, str]:
+    """Run ``fastapply run ARGS`` in ``cwd``, send ``sig`` once generation starts; (exit code, stderr).
+
+    The backend named in ``env`` touches ``marker`` when it starts generating (``slow_backend``).
+    """
+    import signal
+
+    proc = subprocess.Popen(
+        ["fastapply", "run", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell's background job inherits SIGINT ignored, and Python then keeps it ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "generation never started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
 def rename_rewrite(code: str, request: GenerationRequest) -> str:
     """Understands "rename X to Y" instructions (whole words); leaves anything else unchanged."""
     match = _RENAME.search(request.instruction)
@@ -255,6 +285,7 @@ __all__ = [
     "placeholder_rewrite",
     "rename_backend",
     "rename_rewrite",
+    "signal_during_generation",
     "slow_backend",
     "small_context_backend",
     "threading",

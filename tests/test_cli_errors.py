@@ -10,12 +10,18 @@ import errno
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from conftest import (
+    TESTS_DIR,
+    FakeBackend,
+    git,
+    make_repo,
+    rename_rewrite,
+    signal_during_generation,
+)
 
-from conftest import TESTS_DIR, FakeBackend, git, make_repo, rename_rewrite
 from fastapply.cli import main as cli_main
 
 RENAME = "Rename the function add to plus."
@@ -130,22 +136,10 @@ def test_head_minus_one_in_a_shell_pipeline(repo: Path) -> None:
 def test_sigterm_during_generation_exits_143_and_writes_nothing(tmp_path: Path, repo: Path) -> None:
     marker = tmp_path / "generating"
     before = _state(repo)
-    proc = subprocess.Popen(
-        ["fastapply", "run", "a.py", "-m", RENAME],
-        cwd=repo, env=_env("slow_backend", FASTAPPLY_TEST_MARKER=str(marker)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    code, err = signal_during_generation(
+        repo, _env("slow_backend", FASTAPPLY_TEST_MARKER=str(marker)), marker, signal.SIGTERM, "a.py", "-m", RENAME
     )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "generation never started"
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143 and "fastapply: terminated" in err and "Traceback" not in err
+    assert code == 143 and "fastapply: terminated" in err and "Traceback" not in err
     assert _state(repo) == before
 
 

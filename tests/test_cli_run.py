@@ -5,14 +5,24 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import (
+    TESTS_DIR,
+    FakeBackend,
+    git,
+    make_repo,
+    rename_rewrite,
+    signal_during_generation,
+)
+from fastapply.engine.types import (
+    GenerationRequest,
+    GenerationResult,
+    ModelNotFoundError,
+)
 
-from conftest import TESTS_DIR, FakeBackend, git, make_repo, rename_rewrite
 from fastapply.cli import main as cli_main
-from fastapply.engine.types import GenerationRequest, GenerationResult, ModelNotFoundError
 from fastapply.repo import TRAILER
 
 RENAME = "Rename the function add to plus."
@@ -202,11 +212,11 @@ def test_end_to_end_with_a_tiny_random_model_reports_and_writes_what_the_engine_
     import hashlib
 
     import torch
+    from fastapply.engine.load import TOKENIZER_DIR
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from fastapply.backend import load_backend
     from fastapply.edit import EditOptions, EditRequest, edit_file
-    from fastapply.engine.load import TOKENIZER_DIR
     from fastapply.report import exit_code
 
     torch.manual_seed(0)
@@ -276,7 +286,6 @@ def test_outside_any_repository_is_a_usage_error(tmp_path: Path, monkeypatch, ba
 
 def test_console_script_exits_130_on_ctrl_c_during_generation(tmp_path: Path, repo: Path) -> None:
     import signal
-    import time
 
     marker = tmp_path / "generating"
     env = {
@@ -285,23 +294,8 @@ def test_console_script_exits_130_on_ctrl_c_during_generation(tmp_path: Path, re
         "FASTAPPLY_BACKEND": "conftest:slow_backend",
         "FASTAPPLY_TEST_MARKER": str(marker),
     }
-    proc = subprocess.Popen(
-        ["fastapply", "run", "a.py", "-m", RENAME],
-        cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # a shell's background job inherits SIGINT ignored, and Python then keeps it ignored
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "generation never started"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130 and "interrupted" in err
+    code, err = signal_during_generation(repo, env, marker, signal.SIGINT, "a.py", "-m", RENAME)
+    assert code == 130 and "interrupted" in err
     assert (repo / "a.py").read_text() == CODE
 
 
