@@ -43,8 +43,19 @@ def _racer(root: str, instruction: str, barrier: object, queue: object) -> None:
         queue.put((instruction, f"refused: {exc.reason}"))  # type: ignore[attr-defined]
 
 
-def test_two_processes_writing_one_file_never_both_succeed(tmp_path: Path) -> None:
+def _race(target: object, arg_sets: list[tuple[object, ...]], timeout: float) -> list[object]:
+    """Start one forked process per argument tuple, all released by one barrier; what each reported."""
     context = multiprocessing.get_context("fork")
+    barrier, queue = context.Barrier(len(arg_sets)), context.Queue()
+    procs = [context.Process(target=target, args=(*args, barrier, queue)) for args in arg_sets]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout)
+    return [queue.get(timeout=5) for _ in procs]
+
+
+def test_two_processes_writing_one_file_never_both_succeed(tmp_path: Path) -> None:
     outputs = {
         "Rename add to plus": RENAMED,
         "Rename add to sum": CODE.replace("add", "sum").encode(),
@@ -53,13 +64,7 @@ def test_two_processes_writing_one_file_never_both_succeed(tmp_path: Path) -> No
     for rep in range(RACE_REPETITIONS):
         root = make_repo(tmp_path / f"race{rep}", {"a.py": CODE})
         before = snapshot(root)
-        barrier, queue = context.Barrier(2), context.Queue()
-        procs = [context.Process(target=_racer, args=(str(root), i, barrier, queue)) for i in outputs]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join(30)
-        outcomes = dict(queue.get(timeout=5) for _ in procs)
+        outcomes = dict(_race(_racer, [(str(root), i) for i in outputs], 30))
         winners = [i for i, what in outcomes.items() if what == "written"]
         assert len(winners) == 1, f"repetition {rep}: {outcomes}"
         loser = next(i for i in outputs if i not in winners)
@@ -88,18 +93,11 @@ def _cli_racer(root: str, instruction: str, barrier: object, queue: object) -> N
 
 
 def test_two_fastapply_runs_at_the_same_moment_one_writes_and_the_other_exits_3(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
     outputs = {"Rename add to plus": RENAMED, "Rename add to sum": CODE.replace("add", "sum").encode()}
     for rep in range(CLI_RACE_REPETITIONS):
         root = make_repo(tmp_path / f"cli-race{rep}", {"a.py": CODE})
         before = snapshot(root)
-        barrier, queue = context.Barrier(2), context.Queue()
-        procs = [context.Process(target=_cli_racer, args=(str(root), i, barrier, queue)) for i in outputs]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join(60)
-        runs = {i: (code, out) for i, code, out in (queue.get(timeout=5) for _ in procs)}
+        runs = {i: (code, out) for i, code, out in _race(_cli_racer, [(str(root), i) for i in outputs], 60)}
         codes = sorted(code for code, _ in runs.values())
         assert codes == [0, 3], f"repetition {rep}: {runs}"
         winner = next(i for i, (code, _) in runs.items() if code == 0)
@@ -121,18 +119,11 @@ def _undoer(root: str, barrier: object, queue: object) -> None:
 
 
 def test_two_processes_undoing_one_apply_restore_it_once(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
     for rep in range(RACE_REPETITIONS // 2):
         root = make_repo(tmp_path / f"undo{rep}", {"a.py": CODE})
         original = snapshot(root)
         apply_results([edit_one(root / "a.py")])
-        barrier, queue = context.Barrier(2), context.Queue()
-        procs = [context.Process(target=_undoer, args=(str(root), barrier, queue)) for _ in range(2)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join(30)
-        outcomes = sorted(queue.get(timeout=5) for _ in procs)
+        outcomes = sorted(_race(_undoer, [(str(root),), (str(root),)], 30))
         assert outcomes == [("nothing", ()), ("undone", ("a.py",))], f"repetition {rep}: {outcomes}"
         assert snapshot(root)["files"] == original["files"]
         assert [r.undone for r in list_applies(root)] == [True]
