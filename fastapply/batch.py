@@ -33,6 +33,7 @@ from fastapply.edit import EditOptions, EditRequest, EditResult, generation_requ
 from fastapply.engine.types import GenerationRequest, GenerationResult
 from fastapply.errors import RefusedError, UsageError
 from fastapply.files import SourceFile, write_atomic
+from fastapply.journal import journal_dir
 from fastapply.remote.prefetch import Prefetching, request_key
 from fastapply.repo import RepoInfo
 from fastapply.retry import edit_checked
@@ -259,7 +260,7 @@ def parse_jobs(path: Path) -> list[Job]:
 def state_path(repo: RepoInfo, jobs_file: Path) -> Path:
     """Where the progress of ``jobs_file`` is kept (under the git dir, never in the work tree)."""
     digest = hashlib.sha256(str(jobs_file.resolve()).encode()).hexdigest()[:16]
-    return repo.git_dir / "fastapply" / "batch" / f"{digest}.json"
+    return journal_dir(repo.git_dir) / "batch" / f"{digest}.json"
 
 
 @dataclass
