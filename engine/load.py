@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import torch
 
@@ -103,6 +105,41 @@ def _check_local(path: Path) -> None:
         )
 
 
+HUB_PROBE_SECONDS = 3.0  # one connection attempt; the hub client's own retries take ~50 s
+
+
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot be reached from here (None when it can, or might)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    url = urlsplit(constants.ENDPOINT)
+    host = url.hostname or "huggingface.co"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as exc:
+        return f"{host}:{port} cannot be reached ({exc.__class__.__name__}: {exc})"
+    return None
+
+
+def _from_pretrained(target: str, torch_dtype: torch.dtype, trust_remote_code: bool, local_only: bool) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        target, trust_remote_code=trust_remote_code, local_files_only=local_only
+    )
+    model = AutoModelForCausalLM.from_pretrained(
+        target,
+        dtype=torch_dtype,
+        use_safetensors=True,
+        trust_remote_code=trust_remote_code,
+        local_files_only=local_only,
+    )
+    return tokenizer, model
+
+
 VERBOSE_ENV = "FASTAPPLY_VERBOSE"  # "1": show transformers' progress bars while loading
 
 
@@ -140,7 +177,6 @@ def load_model(
         EngineError: a bad device or dtype, or a load that failed for another reason.
     """
     from safetensors import SafetensorError
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target = resolve_model(spec)
     local = Path(target)
@@ -153,13 +189,19 @@ def load_model(
         verbose = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
     try:
         with progress_bars(verbose):
-            tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
-            model = AutoModelForCausalLM.from_pretrained(
-                target,
-                dtype=torch_dtype,
-                use_safetensors=True,
-                trust_remote_code=trust_remote_code,
-            )
+            try:
+                # The hub cache first: a cached hub id loads without touching the network.
+                tokenizer, model = _from_pretrained(target, torch_dtype, trust_remote_code, local_only=True)
+            except OSError:
+                if is_local:
+                    raise
+                why = hub_unreachable()
+                if why is not None:
+                    raise ModelNotFoundError(
+                        f"could not load hub id {target!r}: it is not in the Hugging Face cache and "
+                        f"cannot be downloaded ({why})"
+                    ) from None
+                tokenizer, model = _from_pretrained(target, torch_dtype, trust_remote_code, local_only=False)
     except OSError as exc:
         where = f"local folder {target!r}" if is_local else f"hub id {target!r}"
         raise ModelNotFoundError(

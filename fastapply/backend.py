@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from fastapply.engine.types import GenerationRequest, GenerationResult
@@ -91,3 +92,15 @@ def load_model(
         return load_backend(model or "default", device=device, dtype=dtype)
     except ImportError as exc:
         raise EngineFailure(f"the engine is not available: {exc}") from None
+
+
+def on_calibration(backend: Backend, callback: Callable[[], None]) -> None:
+    """Have ``callback`` called just before the engine measures its draft widths.
+
+    That measurement (once per model, device and dtype; the result is cached) is otherwise a
+    silent wait of seconds before the first speculative generation. Backends that do not
+    calibrate (remote, fakes) ignore this.
+    """
+    config = getattr(backend, "config", None)
+    if config is not None and hasattr(config, "on_measure"):
+        config.on_measure = callback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,20 @@ def test_unknown_hub_id_offline_fails_with_the_id(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotFoundError, match="no-such-org/no-such-model"):
         load_model("no-such-org/no-such-model")
+
+
+def test_uncached_hub_id_fails_at_once_when_the_hub_is_unreachable(tmp_path: Path) -> None:
+    # The hub client retries for ~50 s before giving up; one failed connection must be enough.
+    code = (
+        "from fastapply.engine.load import load_model\n"
+        "try:\n    load_model('no-such-org/no-such-model')\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    env = {**os.environ, "HF_HOME": str(tmp_path), "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=40)
+    assert out.stdout.startswith("ModelNotFoundError"), out.stdout + out.stderr
+    assert "no-such-org/no-such-model" in out.stdout and "127.0.0.1:9 cannot be reached" in out.stdout
+    assert "Retrying" not in out.stderr
 
 
 def test_bad_device_and_dtype_are_clear_errors() -> None:
