@@ -1,6 +1,6 @@
 """SVG snapshots of the picker, a stream in progress, both diff layouts at 80x24 and 120x40, and
-the second pass's panes (a file over the context, a run after a cancel, the quit question) at
-80x24 in dark and light.
+the second pass's panes (a file over the context, a run after a cancel, a finished run with its
+speed sparkline and summary, the quit question) at 80x24 in dark and light.
 
 Deterministic by construction: a fixed repository in a directory named ``demo``, the fake
 backend with fixed stats, a ticking fake clock for live rates, a stream held at a fixed chunk,
@@ -149,3 +149,15 @@ def test_review_with_the_file_list(snap_compare: Any, repo: Path, theme: str) ->
         await pilot.pause()
 
     assert snap_compare(build(repo), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_generate_finished_with_speed_and_summary(snap_compare: Any, repo: Path, theme: str) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        pilot.app.theme = theme
+        await generate(pilot, "src/util.py", "src/app.py")  # the sparkline: app.py, streamed last
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    app = build(repo, FakeBackend(chunk=5), clock=TickingClock(), stream_interval=0.0)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -286,3 +286,37 @@ class ScriptedBackend(FakeBackend):
         if answered < self.broken and result.stats.finish_reason == "stop":
             return self._result(result.text + "\ndef (:\n", "stop")
         return result
+
+
+@dataclass
+class MeasuringConfig:
+    """The part of the engine's ``EngineConfig`` that ``fastapply.backend.on_calibration`` sets."""
+
+    on_measure: Callable[[], None] | None = None
+
+
+@dataclass
+class MeasuringBackend(FakeBackend):
+    """The fake with the engine's one-off calibration: the first generation calls
+    ``config.on_measure`` and then waits for ``measured`` (set by the test) before it streams.
+
+    Its stats carry a time to first token, as the engine's do, which leaves the measurement out.
+    """
+
+    config: MeasuringConfig = field(default_factory=MeasuringConfig)
+    measured: threading.Event = field(default_factory=threading.Event)
+    ttft: float = 0.1
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        if not self.calls and self.config.on_measure is not None:
+            self.config.on_measure()
+            while not self.measured.wait(0.02):
+                if self._cancelled(request):
+                    return self._result("", "cancelled")
+        return super().generate(request)
+
+    def _result(self, text: str, finish: str) -> GenerationResult:
+        result = super()._result(text, finish)
+        result.stats.time_to_first_token = self.ttft
+        result.stats.seconds += self.ttft
+        return result

@@ -49,6 +49,16 @@ class TextStreamed(Message):
 
 
 @dataclass(eq=False)
+class DraftMeasuring(Message):
+    """The engine is about to measure its draft widths before ``path``'s first token.
+
+    Once per model, device and dtype (the result is cached); a wait of seconds otherwise silent.
+    """
+
+    path: str
+
+
+@dataclass(eq=False)
 class FileRetrying(Message):
     """``path``'s candidate failed its checks; attempt ``attempt`` (from 2) starts now.
 

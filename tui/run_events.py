@@ -17,11 +17,12 @@ from textual.message import Message
 
 from fastapply.batch import Events
 from fastapply.tui._coalesce import Coalescer
-from fastapply.tui.messages import FileFinished, FileRetrying, FileStarted, TextStreamed
+from fastapply.tui.messages import DraftMeasuring, FileFinished, FileRetrying, FileStarted, TextStreamed
 
 
 class ScreenEvents(Events):
-    """Posts ``FileStarted``, ``TextStreamed``, ``FileRetrying`` and ``FileFinished`` for one run."""
+    """Posts ``FileStarted``, ``TextStreamed``, ``FileRetrying``, ``FileFinished`` and
+    ``DraftMeasuring`` (``measuring`` is the engine's calibration callback) for one run."""
 
     def __init__(
         self,
@@ -39,6 +40,7 @@ class ScreenEvents(Events):
         self._clock = clock
         self._started: dict[str, float] = {}
         self._coalescers: dict[str, Coalescer] = {}
+        self._current = ""  # the file started last: the one a calibration runs before
 
     def relative(self, path: str) -> str:
         """The repository-relative name of ``path`` (the core may hand back the absolute one)."""
@@ -50,6 +52,7 @@ class ScreenEvents(Events):
         name = self.relative(path)
         started = self._clock()
         self._started[name] = started
+        self._current = name
         self._stream(name, started)
         index = self._paths.index(name) if name in self._paths else 0
         self._post(FileStarted(name, index, len(self._paths)))
@@ -71,6 +74,10 @@ class ScreenEvents(Events):
             self._post(TextStreamed(name, text, total, self._clock() - started))
 
         self._coalescers[name] = Coalescer(emit, interval=self._interval, clock=self._clock)
+
+    def measuring(self) -> None:
+        """Called by the engine (``fastapply.backend.on_calibration``) just before it calibrates."""
+        self._post(DraftMeasuring(self._current))
 
     def text(self, path: str, piece: str) -> None:
         coalescer = self._coalescers.get(self.relative(path))

@@ -6,7 +6,8 @@ attribute); knows nothing about threads or the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.progress_bar import ProgressBar as RichProgressBar
@@ -14,17 +15,22 @@ from rich.table import Table
 from rich.text import Text
 
 from fastapply.tui.session import is_reviewable
-from fastapply.tui.tokens import estimate_tokens
+from fastapply.tui.tokens import CHARS_PER_TOKEN, estimate_tokens
 
-# waiting: not sent yet; starting: sent, no text yet (prefill, and the engine's one-off draft
-# calibration on the first file); retrying: the last candidate failed its checks and the next
-# attempt is under way; not run: never sent because the run was cancelled first
-LIVE_STATES = ("waiting", "starting", "streaming", "retrying")
+# waiting: not sent yet; starting: sent, no text yet (prefill); measuring: the engine measures its
+# draft widths before this file's first token (once per model, device and dtype); retrying: the
+# last candidate failed its checks and the next attempt is under way; not run: never sent
+# because the run was cancelled first
+LIVE_STATES = ("waiting", "starting", "measuring", "streaming", "retrying")
+PENDING_STATES = ("starting", "measuring")  # sent, no text yet: the row counts the seconds
+SPEED_SAMPLES = 60  # the speed history kept per file (the sparkline's data)
+MEASURING = "measuring draft widths for this model, once per model and device"
 RETRY_STATES = ("cancelled", "not run", "cut off", "failed", "check failed")
 
 STATE_STYLE = {
     "waiting": "dim",
     "starting": "bold yellow",
+    "measuring": "bold cyan",
     "streaming": "bold yellow",
     "retrying": "bold magenta",
     "done": "bold green",
@@ -54,6 +60,9 @@ class FileProgress:
     proposed: int = 0  # draft tokens proposed and accepted, for the run's acceptance
     accepted: int = 0
     attempt: int = 1  # the generation under way, or the number made once finished
+    measured: bool = False  # the draft widths were measured before this file's first token
+    # tokens/s between two streamed pieces, the newest last
+    speeds: deque[float] = field(default_factory=lambda: deque(maxlen=SPEED_SAMPLES))
 
     @property
     def fraction(self) -> float:
@@ -64,9 +73,14 @@ class FileProgress:
         return 1.0
 
     def streamed(self, chars: int, seconds: float) -> None:
-        """Live figures from the text so far; the rate leaves out the wait for the first text."""
+        """Live figures from the text so far; the rate leaves out the wait for the first text.
+
+        Each piece after the first adds the rate since the previous one to ``speeds``.
+        """
         if self.first_text is None:
             self.first_text = seconds
+        elif seconds > self.seconds and chars >= self.chars:
+            self.speeds.append((chars - self.chars) / CHARS_PER_TOKEN / (seconds - self.seconds))
         self.state = "streaming"
         self.chars, self.seconds = chars, seconds
         self.tokens = estimate_tokens(chars)
@@ -94,6 +108,8 @@ class FileProgress:
         self.tokens_per_second = stats.tokens / decoding if decoding > 0 else 0.0
         if ttft > 0:
             self.first_text = ttft
+        elif self.measured:
+            self.first_text = None  # the live wait held the measurement; no figure without it
         self.acceptance = stats.acceptance if stats.draft_proposed else None
         self.proposed, self.accepted = stats.draft_proposed, stats.draft_accepted
         self.exact = True
@@ -116,8 +132,8 @@ def result_state(result: Any) -> str:
 
 def state_text(entry: FileProgress, now: float | None = None) -> Text:
     label = entry.state
-    if entry.state == "starting" and now is not None:
-        label = f"start {now:.0f}s"
+    if entry.state in PENDING_STATES and now is not None:
+        label = f"{'measure' if entry.state == 'measuring' else 'start'} {now:.0f}s"
     elif entry.attempt > 1 and entry.state in ("retrying", "streaming"):
         label = f"retry {entry.attempt}"  # the attempt under way; the reason line says why
     return Text(label, style=STATE_STYLE.get(entry.state, ""), no_wrap=True)
@@ -152,8 +168,14 @@ def reason_line(entry: FileProgress) -> Text:
         text.append(f" · {entry.reason}")
     if entry.attempt > 1 and entry.state not in LIVE_STATES and "attempt" not in entry.reason:
         text.append(f" · {entry.attempt} attempts")
+    if entry.state == "measuring":
+        text.append(f" · {MEASURING}; not counted in its time", style="dim")
     if entry.first_text is not None and entry.state not in ("waiting", "not run"):
-        text.append(f" · first text after {entry.first_text:.1f}s", style="dim")
+        # live, the wait holds the measurement; once finished it is the engine's, without it
+        held = " (the measurement included)" if entry.measured and not entry.exact else ""
+        text.append(f" · first text after {entry.first_text:.1f}s{held}", style="dim")
+    if entry.measured and entry.exact:
+        text.append(" · draft widths measured first, not counted", style="dim")
     if entry.exact and entry.seconds:
         text.append(f" · {entry.seconds:.1f}s in all", style="dim")
     return text
@@ -163,3 +185,32 @@ def run_acceptance(entries: list[FileProgress]) -> float | None:
     """Draft acceptance over the whole run (accepted / proposed draft tokens)."""
     proposed = sum(e.proposed for e in entries)
     return sum(e.accepted for e in entries) / proposed if proposed else None
+
+
+def total_line(entries: list[FileProgress], *, running: bool, finished: bool, ready: int) -> str:
+    """The run's line: files done, tokens, decode rate; the summary once the run has ended.
+
+    ``ready`` is how many rewrites can be reviewed. The rate counts decode time only (each
+    file's tokens at its own rate: prefill and the draft-width measurement apart).
+    """
+    done = sum(1 for e in entries if e.state not in (*LIVE_STATES, "not run"))
+    tokens = sum(e.tokens for e in entries)
+    seconds = sum(e.tokens / e.tokens_per_second for e in entries if e.tokens_per_second > 0)
+    rate = f"{tokens / seconds:,.0f} tok/s" if seconds > 0 else "– tok/s"
+    line = f"{done}/{len(entries)} files · {tokens:,} tokens · {rate}"
+    acceptance = run_acceptance(entries)
+    if finished:
+        if acceptance is not None:
+            line += f" · draft {acceptance:.0%}"
+        not_run = sum(1 for e in entries if e.state == "not run")
+        retry = sum(1 for e in entries if e.state in RETRY_STATES)
+        line += f" · {not_run} not run" if not_run else ""
+        line += f" · {ready} to review" if ready else ""
+        line += f" · {retry} to retry (r)" if retry else ""
+    elif running:
+        if any(e.state == "measuring" for e in entries):
+            line += f" · {MEASURING}…"
+        elif any(e.state == "starting" and e.first_text is None for e in entries):
+            line += " · sending (prefill)"
+        line += " · escape: cancel"
+    return line

@@ -2,10 +2,13 @@
 
 The run is ``fastapply.batch.run_edits`` (never written from here: ``write=False``) in a daemon
 thread, fed a ``ScreenEvents`` that posts messages; this screen turns them into a table of
-per-file state, tokens/s and draft acceptance, a progress bar, the reason of the highlighted file
-and the live text. A file over the model's context is refused before anything is sent. Escape or
-ctrl+c cancels within the engine's next check; because the thread is a daemon, quitting never
-waits on it. ``r`` runs again the files that were cancelled, not run, cut off or failed.
+per-file state, tokens/s and draft acceptance, a progress bar beside a speed sparkline of the
+file streaming (or highlighted), the reason of the highlighted file and the live text. A file
+over the model's context is refused before anything is sent. The engine's one-off draft-width
+measurement is shown on the file's row and the run's line, and kept out of the file's figures.
+Escape or ctrl+c cancels within the engine's next check; because the thread is a daemon,
+quitting never waits on it. ``r`` runs again the files that were cancelled, not run, cut off or
+failed.
 """
 
 from __future__ import annotations
@@ -23,16 +26,25 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from fastapply.tui.messages import FileFinished, FileRetrying, FileStarted, GenerationDone, TextStreamed
+from fastapply.tui.messages import (
+    DraftMeasuring,
+    FileFinished,
+    FileRetrying,
+    FileStarted,
+    GenerationDone,
+    TextStreamed,
+)
 from fastapply.tui.screens._progress import (
     LIVE_STATES,
+    PENDING_STATES,
     RETRY_STATES,
     FileProgress,
     progress_line,
     reason_line,
     row_cells,
-    run_acceptance,
+    total_line,
 )
+from fastapply.tui.widgets.speed_line import SpeedLine
 from fastapply.tui.widgets.status_bar import StatusBar
 from fastapply.tui.widgets.stream_view import StreamView
 
@@ -78,7 +90,7 @@ class GenerateScreen(Screen[None]):
         table.add_column("accept", key="accept", width=6)
         table.add_column("done", key="done", width=4)
         yield table
-        yield Static("", id="gen-progress")
+        yield SpeedLine(id="gen-progress-row")
         yield Static("", id="gen-total")
         yield Static("", id="gen-reason")
         yield StreamView(id="gen-stream")
@@ -128,6 +140,7 @@ class GenerateScreen(Screen[None]):
 
     def _start(self, paths: list[str], predictions: dict[str, str] | None = None) -> None:
         from fastapply.tui.predicting import PredictingBackend
+        from fastapply.tui.screens._worker import run_generation
 
         app: Any = self.app
         self.running, self.finished, self.cancelled, self.error = True, False, False, ""
@@ -144,8 +157,9 @@ class GenerateScreen(Screen[None]):
         if self._ticker is None:
             self._ticker = self.set_interval(TICK_SECONDS, self._tick)
         self._thread = threading.Thread(
-            target=self._run,
+            target=run_generation,
             args=(
+                self.post_message, app.config,
                 PredictingBackend(app.backend, predictions) if predictions else app.backend,
                 app.repo, paths, self.session.instruction, self._cancel,
             ),
@@ -153,35 +167,6 @@ class GenerateScreen(Screen[None]):
             daemon=True,  # an engine that ignores cancel must never keep the process alive
         )
         self._thread.start()
-
-    def _run(self, backend: Any, repo: Any, paths: list[str], instruction: str, cancel: threading.Event) -> None:
-        """The worker: only posts messages."""
-        from fastapply.batch import LazyBackend, run_edits
-        from fastapply.tui.config import edit_options
-        from fastapply.tui.run_events import ScreenEvents
-        from fastapply.tui.tokens import refuse_over_context
-
-        config: Any = self.app.config  # type: ignore[attr-defined]
-        try:
-            # the project's checks and max_attempts; a bad configuration or a check that cannot
-            # start ends the run with its message
-            options = edit_options(config, repo.root)
-            refused, send = refuse_over_context(backend, repo.root, paths, instruction)  # never sent
-            for result in refused:
-                self.post_message(FileFinished(result.path, result, 0.0))
-            if send and not cancel.is_set():
-                events = ScreenEvents(
-                    self.post_message, repo.root, send, interval=config.stream_interval, clock=config.clock
-                )
-                absolute = [str(repo.root / p) for p in send]
-                run_edits(
-                    LazyBackend(lambda: backend), repo, absolute, instruction,
-                    options=options, write=False, events=events, cancel=cancel,
-                )
-        except Exception as exc:  # an unexpected failure ends the run with a message, not a crash
-            self.post_message(GenerationDone(cancel.is_set(), error=f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(GenerationDone(cancel.is_set()))
 
     # -- messages from the worker -------------------------------------------------------------
 
@@ -196,6 +181,16 @@ class GenerateScreen(Screen[None]):
         table = self.query_one("#gen-files", DataTable)
         table.move_cursor(row=table.get_row_index(message.path))
         self.query_one(StreamView).show_text(f"{message.path} ({message.index + 1}/{message.total})", "")
+        self.query_one(SpeedLine).show_speeds(entry.speeds)
+        self._refresh_totals()
+
+    def on_draft_measuring(self, message: DraftMeasuring) -> None:
+        entry = self.progress.get(message.path)
+        if entry is None or entry.state != "starting":
+            return
+        entry.state, entry.measured = "measuring", True
+        self._sent_at[message.path] = time.monotonic()  # the row counts the measurement's seconds
+        self._update_row(entry)
         self._refresh_totals()
 
     def on_text_streamed(self, message: TextStreamed) -> None:
@@ -205,6 +200,7 @@ class GenerateScreen(Screen[None]):
         self.texts[message.path].append(message.text)
         if message.path == self.current:
             self.query_one(StreamView).append(message.text)
+            self.query_one(SpeedLine).show_speeds(entry.speeds)
         self._update_row(entry, reason=first)  # the reason line changes only with the state
         self._refresh_totals()
 
@@ -257,13 +253,14 @@ class GenerateScreen(Screen[None]):
         if path == self.current or not self.finished:
             return
         self.current = str(path)
+        self.query_one(SpeedLine).show_speeds(self.progress[self.current].speeds)
         self.query_one(StreamView).show_text(self.current, "".join(self.texts.get(self.current, [])))
 
     # -- display -------------------------------------------------------------------------------
 
     def _tick(self) -> None:
         for entry in self.progress.values():
-            if entry.state == "starting":
+            if entry.state in PENDING_STATES:
                 self._update_row(entry, reason=False)
 
     def _elapsed(self, path: str) -> float | None:
@@ -272,7 +269,7 @@ class GenerateScreen(Screen[None]):
 
     def _update_row(self, entry: FileProgress, *, reason: bool = True) -> None:
         table = self.query_one("#gen-files", DataTable)
-        now = self._elapsed(entry.path) if entry.state == "starting" else None
+        now = self._elapsed(entry.path) if entry.state in PENDING_STATES else None
         for key, value in zip(COLUMNS, row_cells(entry, now)):
             table.update_cell(entry.path, key, value)
         if reason and self._highlighted() == entry.path:
@@ -295,31 +292,12 @@ class GenerateScreen(Screen[None]):
 
     def _refresh_totals(self) -> None:
         entries = list(self.progress.values())
-        done = sum(1 for e in entries if e.state not in (*LIVE_STATES, "not run"))
         fraction = sum(e.fraction for e in entries) / max(1, len(entries))
         # fixed-size lines updated without a layout pass: a relayout per update is what made
         # typing lag behind a fast stream
-        self.query_one("#gen-progress", Static).update(progress_line(fraction), layout=False)
-        tokens = sum(e.tokens for e in entries)
-        # decode time only: each file's tokens at its own rate (prefill and calibration apart)
-        seconds = sum(e.tokens / e.tokens_per_second for e in entries if e.tokens_per_second > 0)
-        rate = f"{tokens / seconds:,.0f} tok/s" if seconds > 0 else "– tok/s"
-        line = f"{done}/{len(entries)} files · {tokens:,} tokens · {rate}"
-        acceptance = run_acceptance(entries)
-        if self.finished and acceptance is not None:
-            line += f" · draft {acceptance:.0%}"
-        if self.finished:
-            not_run = sum(1 for e in entries if e.state == "not run")
-            retry = sum(1 for e in entries if e.state in RETRY_STATES)
-            ready = len(self.session.reviewable())
-            line += f" · {not_run} not run" if not_run else ""
-            line += f" · {ready} to review" if ready else ""
-            line += f" · {retry} to retry (r)" if retry else ""
-        elif self.running:
-            if any(e.state == "starting" and e.first_text is None for e in entries):
-                line += " · sending (prefill; the first file also calibrates)"
-            line += " · escape: cancel"
-        self._total(line)
+        self.query_one(SpeedLine).show_progress(progress_line(fraction))
+        ready = len(self.session.reviewable()) if self.finished else 0
+        self._total(total_line(entries, running=self.running, finished=self.finished, ready=ready))
 
     # -- actions -------------------------------------------------------------------------------
 
