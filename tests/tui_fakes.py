@@ -252,6 +252,11 @@ async def review(pilot: Pilot[Any]) -> ReviewScreen:
     return app.screen
 
 
+def plain_backend() -> FakeBackend:
+    """Factory for ``FASTAPPLY_BACKEND=tui_fakes:plain_backend``: the fake, through the env seam."""
+    return FakeBackend()
+
+
 def deaf_backend() -> FakeBackend:
     """Factory for terminal tests (``FASTAPPLY_BACKEND=tui_fakes:deaf_backend``): its generate
     sleeps 30 s without looking at ``request.cancel``, as a stuck prefill would."""

@@ -2,8 +2,9 @@
 
 Screens do the work (pick, instruct, generate, review, apply); the app only loads the model in a
 background thread through ``fastapply.backend.load_model`` (the CLI's seam), keeps the model's
-state for the status bar, offers app-wide keys (help, undo, palette, quit) and turns worker
-failures into notifications. Quitting cancels every generation in flight and asks first only
+state for the status bar, offers app-wide keys (help, undo, palette, quit) and the model switch
+(local models, and the server the configuration names: ``tui/model_switch.py``), and turns
+worker failures into notifications. Quitting cancels every generation in flight and asks first only
 when unapplied rewrites would be lost. ``create_app`` is the factory the CLI, the tests and the
 latency script share.
 """
@@ -21,8 +22,10 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from fastapply.remote.options import RemoteOptions
 from fastapply.tui.config import AppConfig
 from fastapply.tui.messages import ModelLoaded, ModelLoadFailed, UndoDone, UndoFailed
+from fastapply.tui.model_switch import configured_endpoint
 from fastapply.tui.session import Session
 
 
@@ -66,6 +69,7 @@ class FastApplyApp(App[int]):
         self._cancels: list[threading.Event] = []
         self._load_started = 0.0
         self._load_number = 0  # only the newest load's outcome counts (a switch supersedes)
+        self._endpoint = configured_endpoint(config)  # the server the switch offers, if any
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -151,26 +155,28 @@ class FastApplyApp(App[int]):
 
     def action_switch_model(self) -> None:
         from fastapply.models import local_models
+        from fastapply.tui.model_switch import model_choices
         from fastapply.tui.screens.finder import FinderScreen
 
-        specs = [spec for spec, _ in local_models()]
-        if self.config.model not in specs:
-            specs.insert(0, self.config.model)
+        choices = {c.label: c for c in model_choices(self.config, [s for s, _ in local_models()], self._endpoint)}
+        title = "switch model (local models, and the configured server; enter loads it)"
 
-        def chosen(spec: str | None) -> None:
-            if spec:
-                self.switch_model(spec)
+        def chosen(label: str | None) -> None:
+            choice = choices.get(label or "")
+            if choice is not None:
+                self.switch_model(choice.model, remote=choice.remote)
 
-        self.push_screen(FinderScreen(specs, title="switch model (local models; enter loads it)"), chosen)
+        self.push_screen(FinderScreen(list(choices), title=title), chosen)
 
-    def switch_model(self, spec: str) -> None:
-        """Load ``spec`` instead of the current model (not while a generation runs)."""
+    def switch_model(self, spec: str, *, remote: RemoteOptions | None = None) -> None:
+        """Load ``spec`` instead of the current model, on ``remote`` when given (not while a
+        generation runs)."""
         from dataclasses import replace
 
         if any(getattr(screen, "running", False) for screen in self.screen_stack):
             self.notify("a generation is running: cancel it first", severity="warning")
             return
-        self.config = replace(self.config, model=spec)
+        self.config = replace(self.config, model=spec, remote=remote)
         self.backend = None
         self.model_name = spec
         self.model_device = self.config.device or "auto"
@@ -253,7 +259,10 @@ class FastApplyApp(App[int]):
         yield SystemCommand("Help", "List every key", self.action_help)
         yield SystemCommand("Undo last apply", "Restore the files of the last apply", self.action_undo)
         yield SystemCommand("Reload model", "Load the model again", self.action_reload_model)
-        yield SystemCommand("Switch model", "Load another local model (fastapply models lists them)", self.action_switch_model)
+        yield SystemCommand(
+            "Switch model", "Load another local model (fastapply models lists them) or the configured server",
+            self.action_switch_model,
+        )
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:
             for title, help_text, callback in commands():
