@@ -243,6 +243,8 @@ class FastApplyApp(App[int]):
         from fastapply.tui.screens.pick import PickScreen
 
         text = describe_undo(message.report, message.commit)
+        if message.commit and self.session is not None:
+            self.session.undone_commit = message.commit
         self.notify(text, title="undo", timeout=10 if message.commit else 5)
         for screen in self.screen_stack:
             show = getattr(screen, "show_undo", None)

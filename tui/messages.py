@@ -89,9 +89,13 @@ class GenerationDone(Message):
 
 @dataclass(eq=False)
 class ApplyDone(Message):
-    """``record`` is the ``fastapply.apply.ApplyRecord`` of the write (and commit)."""
+    """``record`` is the ``fastapply.apply.ApplyRecord`` of the write (and commit).
+
+    ``held_by``: a commit was asked for, but HEAD (this sha) already held the written files.
+    """
 
     record: Any
+    held_by: str | None = None
 
 
 @dataclass(eq=False)

@@ -35,6 +35,9 @@ class Session:
     applied: bool = False  # the results of this pass were written (nothing is lost by leaving)
     # check-failed files the person chose to apply anyway; any other check-failed file is not written
     forced: set[str] = field(default_factory=set)
+    # the commit of the last undone apply: undo leaves it in history, and a later commit of the
+    # same files is refused because of the files the undo restored (kept across passes)
+    undone_commit: str | None = None
 
     def toggle(self, path: str) -> bool:
         """Select or unselect ``path``; returns whether it is selected now."""

@@ -12,7 +12,8 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def describe_apply(record: Any) -> str:
+def describe_apply(record: Any, held_by: str | None = None) -> str:
+    """``held_by``: the commit that already held the written files (a commit was asked for)."""
     files = [f.path for f in getattr(record, "files", [])]
     if not files:
         return "nothing to write: no accepted hunk changes a file"
@@ -20,6 +21,8 @@ def describe_apply(record: Any) -> str:
     commit = getattr(record, "commit", None)
     if commit:
         text += f" · committed {commit[:10]}"
+    elif held_by:
+        text += f" · not committed again: HEAD {held_by[:10]} already holds these changes"
     return text + " · ctrl+z undoes"
 
 

@@ -2,7 +2,10 @@
 
 Shows what will be written, lets the user opt into a commit with an editable message, runs the
 write in a worker (git hooks may take a while) and shows what happened. Undo (ctrl+z, an app
-key) restores the last apply and its result appears here too. Safety lives in the core: a file
+key) restores the last apply and its result appears here too; ctrl+s then applies again. When
+the undone apply's commit is still HEAD and already holds the files, applying again with commit
+ticked writes them and says so (``tui/recommit.py``); otherwise a refused commit says it was
+the undo that left the files differing from that commit. Safety lives in the core: a file
 changed since it was read is refused and nothing is written.
 """
 
@@ -110,19 +113,27 @@ class ApplyScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def _apply(self, results: list[Any], accepted: dict[str, set[int]], commit: bool, message: str | None, instruction: str) -> None:
         from fastapply.apply import apply_results
+        from fastapply.tui.recommit import held_by_head, undo_note
 
+        held: str | None = None
         try:
-            record = apply_results(results, accepted=accepted, commit=commit, message=message, instruction=instruction)
+            held = held_by_head(results, accepted) if commit else None
+            record = apply_results(
+                results, accepted=accepted, commit=commit and held is None, message=message, instruction=instruction
+            )
         except Exception as exc:  # refusals and git failures are shown, never raised
-            self.post_message(ApplyFailed(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)))
+            error = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+            if commit and held is None:
+                error += undo_note(self.session.repo_root, self.session.undone_commit)
+            self.post_message(ApplyFailed(error))
             return
-        self.post_message(ApplyDone(record))
+        self.post_message(ApplyDone(record, held))
 
     def on_apply_done(self, message: ApplyDone) -> None:
         self.applying = False
         self.record = message.record
         self.session.applied = bool(getattr(message.record, "files", []))
-        text = describe_apply(message.record)
+        text = describe_apply(message.record, message.held_by)
         self.query_one("#apply-result", Static).update(Text(text, style="bold green"))
         self.notify(text, title="applied")
 
@@ -135,9 +146,6 @@ class ApplyScreen(Screen[None]):
         """An undo ran: when it restored this screen's apply, that apply can be made again."""
         if getattr(report, "status", "") == "undone" and self.record is not None:
             if getattr(report, "apply_id", None) == getattr(self.record, "id", None):
-                if getattr(self.record, "commit", None):
-                    # the commit already holds these changes: applying again only writes the files
-                    self.query_one("#apply-commit", Checkbox).value = False
                 self.record = None
                 self.session.applied = False
                 text += " · ctrl+s applies again"
