@@ -64,6 +64,7 @@ async def test_a_file_over_the_context_cannot_be_sent_and_says_the_numbers(repo:
         await select(pilot, "src/app.py")
         table = app.screen.query_one(SelectedTable)
         assert "✗" in str(table.get_row("src/app.py")[2])  # the row says which file
+        assert "(src/app.py needs 120 of 100)" in str(app.screen.query_one("#selected-total").render())
         await pilot.press("i")
         await pilot.pause()
         assert isinstance(app.screen, PickScreen)

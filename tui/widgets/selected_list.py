@@ -1,7 +1,8 @@
 """The list of selected files with their size and token estimate, and the total against context.
 
 Rows come from the screen as ``SelectedRow`` values; the widget only lays them out (the size and
-token columns always visible, long paths shortened from the left, a file over the context marked)
+token columns always visible, long paths shortened from the left, a file over the context marked,
+and the totals line naming the first such file with the tokens it needs against the context)
 and posts ``SelectedList.Removed`` when the user removes the row under the cursor, keeping the
 cursor where it was. It does not read files.
 """
@@ -17,6 +18,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
+
+from fastapply.tui.tokens import needed_tokens
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,9 @@ class SelectedList(Vertical):
             line += f" · context {max_context:,}"
         if over:
             # each file is rewritten on its own: the prompt holds the file and the output repeats it
-            line += f" · ✗ {len(over)} too big for the context ({over[0].path})"
+            first = over[0]
+            needs = token_text(needed_tokens(first.tokens), first.exact)
+            of = f" of {max_context:,}" if max_context is not None else ""
+            line += f" · ✗ {len(over)} too big for the context ({first.path} needs {needs}{of})"
         total.update(line)
         total.set_class(bool(over), "-over")
