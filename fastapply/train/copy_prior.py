@@ -31,6 +31,8 @@ from typing import Any
 from fastapply.engine.load import COMPUTE_DTYPE_KEY
 from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, MARKERS, OPEN_CODE, OPEN_OUTPUT
 
+TURN_START = "<|im_start|>"  # the chat template's turn start, the first token of every prompt
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -84,6 +86,8 @@ class PriorLayout:
     marker_nats: float = 12000.0  # the marker head's logit for a marker (beats any recency term)
     recency_nats: float = 6000.0  # ... minus this times sin(f * distance): the latest marker wins
     rewrite_nats: float = 100.0  # copy logit taken off every key inside the rewrite
+    rename: bool = False  # two more dims for rename_prior: S0 (the turn start's flag), RI (in a turn's head)
+    turn_flag: float = 0.15  # S0 of the turn start
     seed: int = 0
     spans: dict[str, slice] = field(init=False, default_factory=dict)
 
@@ -91,6 +95,8 @@ class PriorLayout:
         names = [("A", self.code_dim)] + [(f"B{m}", self.code_dim) for m in range(1, self.context + 1)]
         names += [("W", self.code_dim), ("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
         names += [("R0", 1), ("R1", 1), ("R", 1), ("Z", 1)]
+        if self.rename:
+            names += [("S0", 1), ("RI", 1)]
         at = 1
         for name, width in names:
             self.spans[name] = slice(at, at + width)
@@ -275,7 +281,7 @@ def _wire_move(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float)
 def _markers(tokenizer: Any) -> list[int]:
     """The prompt's markers, and the chat template's turn start, which is the first token: so every
     position has a latest marker, and R is never 0."""
-    names = [*MARKERS, "<|im_start|>"]
+    names = [*MARKERS, TURN_START]
     unk = tokenizer.unk_token_id
     return [i for i in (tokenizer.convert_tokens_to_ids(n) for n in names) if i is not None and i != unk]
 
@@ -335,7 +341,11 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
     for marker in _markers(tokenizer):
         emb[marker, layout.spans["R0"]] = layout.marker
         emb[marker, layout.spans["R1"]] = layout.marker * (1 if marker == ids[OPEN_OUTPUT] else -1)
-        emb[marker, layout.spans["F"]] *= math.sqrt(1 - 2 * layout.marker**2 / layout.close_margin**2)
+        flags = 2 * layout.marker**2
+        if layout.rename and marker == tokenizer.convert_tokens_to_ids(TURN_START):
+            emb[marker, layout.spans["S0"]] = layout.turn_flag
+            flags += layout.turn_flag**2
+        emb[marker, layout.spans["F"]] *= math.sqrt(1 - flags / layout.close_margin**2)
     base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
     r = layout.marker**2  # R, from layer 0 on
     norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2

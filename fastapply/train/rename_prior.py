@@ -1,0 +1,169 @@
+"""A wired rename path on top of the copy prior: where the copy is about to emit the name the
+instruction renames, emit the new name instead.
+
+The copy head (layer 2 of ``copy_prior``) writes into subspace N the input code ``c`` of the token it
+is about to copy. A rename layer set by hand reads it:
+
+- layer 2's free head marks every position whose latest marker is the chat template's turn start
+  (``RI``: the system prompt's head and the user turn, where the instruction is), from the turn
+  start's own flag ``S0``;
+- the rename head at t scores every key i by ``2 N_t . B2_i`` (the token two before i is the one
+  about to be copied) plus ``2 c_conn . B1_i`` (the token before i is a connector, `` to`` or `` ->``)
+  plus ``2 RI_i``, against a threshold; so it attends to the token after "OLD to" in the instruction
+  when the copy predicts OLD, and writes that token's output code into P, strong enough to beat
+  the copy's vote. Anywhere else it attends to a sink, the turn starts, whose contribution its
+  output projection cancels exactly (their ``Q`` is known, and ``S0`` tells them apart);
+- the copy resumes by itself after a one-token name: 7 of its 8 context tokens still match.
+
+It knows one-token names only: a new name of several tokens gets its first token, and an old name
+spelled with other tokens in the code (``self.add`` has no leading space) is not found. It renames
+every occurrence the copy emits, so a scoped rename (one function's parameter) renames the name
+elsewhere too. Knows the copy prior's layout and transformers' Llama; nothing about training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fastapply.train.copy_prior import (
+    TURN_START,
+    PriorLayout,
+    _kappa,
+    build_copy_prior,
+    token_codes,
+)
+
+CONNECTORS = (" to", " ->")  # "OLD to NEW", "OLD -> NEW"
+
+
+@dataclass(frozen=True, slots=True)
+class RenameLayout:
+    match_nats: float = 80.0  # G: score per unit of each condition
+    emit_gain: float = 40.0  # size of the new name's output code in P (the copy writes up to 8)
+    threshold: float = 4.9  # of a full match's 6: 2 each for predicted == OLD (N . c >= 0.45, as the
+    # copy heads may split), a connector before the key, and the key in the instruction (RI)
+    sink_margin: float = 0.0  # the sink's score (in G); a key's score scales with its residual norm, so the sink sits at 0
+    layer3_norm2: float = 80.0  # squared residual norm entering the rename layer (measured)
+    connectors: tuple[str, ...] = CONNECTORS
+
+
+def _content(layout: PriorLayout) -> list[int]:
+    half = layout.head_dim // 2
+    return list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
+
+
+def _dual(codes: Any, ones: int) -> Any:
+    """The least-norm vector v with v . codes[i] = 1 for the first ``ones`` rows, 0 for the rest."""
+    import torch
+
+    target = torch.zeros(codes.shape[0], dtype=torch.float64)
+    target[:ones] = 1.0
+    return torch.linalg.pinv(codes) @ target
+
+
+def _orth_projector(codes: Any) -> Any:
+    """I minus the projection onto the span of ``codes`` rows."""
+    import torch
+
+    basis, _ = torch.linalg.qr(codes.T)
+    return torch.eye(codes.shape[1], dtype=torch.float64) - basis @ basis.T
+
+
+def _ids(tokenizer: Any, texts: tuple[str, ...]) -> list[int]:
+    out = []
+    for text in texts:
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) != 1:
+            raise ValueError(f"connector {text!r} is not one token for this tokenizer")
+        out.append(ids[0])
+    return out
+
+
+def wire_region(layout: PriorLayout, model: Any) -> None:
+    """Layer 2's free head: RI = 1 where the latest marker is the turn start, else 0."""
+    import torch
+
+    layer = model.model.layers[2].self_attn
+    hd, half = layout.head_dim, layout.head_dim // 2
+    head, row = 2, layout.out_dim + layout.code_dim  # value rows past the copy heads' reads
+    kappa = _kappa(layout, _layer2_norm2(layout))
+    const_in = 1.0 / (layout.const * kappa)
+    flag_dim = _content(layout)[(layout.context + 1) * layout.code_dim + 2]
+    with torch.no_grad():
+        q, k = layer.q_proj.weight, layer.k_proj.weight
+        v, o = layer.v_proj.weight, layer.o_proj.weight
+        assert not k[flag_dim].any() and not v[row].any(), "the region head's dims are taken"
+        k[flag_dim, layout.spans["R0"]] = 1.0 / kappa
+        k[layout.recency_pair, 0] = const_in
+        q[head * hd + flag_dim, 0] = layout.marker_nats * math.sqrt(hd) * const_in / layout.marker
+        q[head * hd + half + layout.recency_pair, 0] = layout.recency_nats * math.sqrt(hd) * const_in
+        v[row, layout.spans["S0"]] = 1.0 / (layout.turn_flag * kappa)
+        o[layout.spans["RI"], head * hd + row] = 1.0
+
+
+def _layer2_norm2(layout: PriorLayout) -> float:
+    base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
+    return base + layout.context + 1.0 + layout.window_norm2() + layout.marker**2
+
+
+def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer: Any, index: int) -> None:
+    """Set layer ``index`` (above the copy head) as the rename layer: head 0 as described above,
+    the other heads and the MLP silent."""
+    import torch
+
+    hd, dc, G = layout.head_dim, layout.code_dim, rename.match_nats
+    c, o_codes = token_codes(layout, tokenizer)
+    turn, end = tokenizer.convert_tokens_to_ids(TURN_START), tokenizer.convert_tokens_to_ids("<|im_end|>")
+    newline = _ids(tokenizer, ("\n",))[0]
+    conn = _ids(tokenizer, rename.connectors)
+    kappa = _kappa(layout, rename.layer3_norm2)
+    s = math.sqrt(hd) / kappa**2  # q . k / sqrt(hd) of two normed unit features is 1 nat per unit
+    # the turn starts are the sink: their B2 (turn start, <|im_end|>) and B1 (turn start, newline)
+    # are projected out of the query, so their score does not depend on the copied token
+    not_b2 = _orth_projector(c[[turn, end]])
+    v_conn = _dual(c[[*conn, turn, newline]], len(conn))
+    content = _content(layout)
+    block_n, block_c = torch.tensor(content[:dc]), torch.tensor(content[dc : 2 * dc])
+    ri_dim, thr_dim, sink_dim = content[2 * dc : 2 * dc + 3]
+    n = layout.heads
+    q = torch.zeros(n * hd, layout.hidden, dtype=torch.float64)
+    k = torch.zeros(hd, layout.hidden, dtype=torch.float64)
+    v = torch.zeros(hd, layout.hidden, dtype=torch.float64)
+    o = torch.zeros(layout.hidden, n * hd, dtype=torch.float64)
+    q[block_n, layout.spans["N"]] = 2 * G * s * not_b2
+    k[block_n, layout.spans["B2"]] = torch.eye(dc, dtype=torch.float64)
+    q[block_c, 0] = 2 * G * s * v_conn / layout.const
+    k[block_c, layout.spans["B1"]] = torch.eye(dc, dtype=torch.float64)
+    q[ri_dim, 0] = 2 * G * s / layout.const
+    k[ri_dim, layout.spans["RI"]] = 1.0
+    q[thr_dim, 0] = -rename.threshold * G * s / layout.const
+    k[thr_dim, 0] = 1.0 / layout.const
+    sink = rename.threshold - 2.0 + rename.sink_margin  # a turn start has RI = 1 and nothing else
+    q[sink_dim, 0] = sink * G * s / layout.const
+    k[sink_dim, layout.spans["S0"]] = 1.0 / layout.turn_flag
+    width = layout.out_dim
+    v[:width, layout.spans["Q"]] = torch.eye(width, dtype=torch.float64) / kappa
+    v[width, layout.spans["S0"]] = 1.0 / (layout.turn_flag * kappa)
+    o[layout.spans["P"], :width] = rename.emit_gain * torch.eye(width, dtype=torch.float64)
+    o[layout.spans["P"], width] = -rename.emit_gain * o_codes[turn]
+    layer = model.model.layers[index]
+    with torch.no_grad():
+        for proj, weight in ((layer.self_attn.q_proj, q), (layer.self_attn.k_proj, k),
+                             (layer.self_attn.v_proj, v), (layer.self_attn.o_proj, o)):
+            proj.weight.copy_(weight.to(proj.weight.dtype))
+        layer.mlp.down_proj.weight.zero_()
+
+
+def build_rename_prior(tokenizer: Any, layout: PriorLayout | None = None,
+                       rename: RenameLayout | None = None) -> Any:
+    """The copy prior with the region head and a rename layer right above the copy head (layer 3);
+    any layers above that stay the identity."""
+    layout = layout or PriorLayout(rename=True, layers=4)
+    if not layout.rename or layout.layers < 4:
+        raise ValueError("a rename prior needs PriorLayout(rename=True) and at least 4 layers")
+    model = build_copy_prior(tokenizer, layout)
+    wire_region(layout, model)
+    wire_rename(layout, rename or RenameLayout(), model, tokenizer, 3)
+    return model
