@@ -160,9 +160,24 @@ class ApplyScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_new_edit(self) -> None:
-        """Back to the picker with a clean session (after an apply, or to abandon this one)."""
+        """Back to the picker with a clean session (after an apply, or to abandon this one,
+        asking first when unapplied rewrites would be lost)."""
         if self.applying:
             return
+        lost = self.app.unapplied()  # type: ignore[attr-defined]
+        if not lost:
+            self._new_edit()
+            return
+        from fastapply.tui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._new_edit()
+
+        plural = "s" if lost != 1 else ""
+        self.app.push_screen(ConfirmScreen(f"Start a new edit and drop {lost} unapplied rewrite{plural}?"), answered)
+
+    def _new_edit(self) -> None:
         from fastapply.tui.screens.pick import PickScreen
 
         self.session.reset()
