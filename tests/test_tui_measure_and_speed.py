@@ -30,6 +30,7 @@ from tui_fakes import (
 
 from fastapply.tui.screens._progress import SPEED_SAMPLES
 from fastapply.tui.widgets.speed_line import SpeedLine
+from fastapply.tui.widgets.status_bar import StatusBar
 
 
 @pytest.fixture
@@ -64,9 +65,12 @@ async def test_the_measurement_is_named_on_the_row_and_the_run_line_and_kept_out
         row = screen.query_one("#gen-files", DataTable).get_row("src/app.py")
         assert str(row[1]).startswith("measure ")
         assert "not counted in its time" in _text(screen, "#gen-reason")
+        status = screen.query_one(StatusBar)
+        assert "measuring draft widths" in str(status.render())
         fake.measured.set()
         await wait_for(pilot, lambda: screen.finished)
         await pilot.pause()
+        assert "● ready" in str(status.render())
         entry = screen.progress["src/app.py"]
         stats = app.session.results["src/app.py"].stats
         # the engine's time to first token and rate, not the wait that held the measurement

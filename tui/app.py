@@ -54,6 +54,8 @@ class FastApplyApp(App[int]):
 
     model_state: reactive[str] = reactive("loading")
     """``loading``, ``ready`` or ``failed``; the status bar watches it."""
+    model_busy: reactive[str] = reactive("")
+    """What a ready model is doing besides generating (its one-off draft-width measurement)."""
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()

@@ -112,6 +112,7 @@ class GenerateScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._cancel.set()  # leaving the screen (or quitting) stops the run
+        self.app.model_busy = ""  # type: ignore[attr-defined]
 
     def _model_state_changed(self, state: str) -> None:
         if self.running or self.finished:
@@ -190,12 +191,15 @@ class GenerateScreen(Screen[None]):
             return
         entry.state, entry.measured = "measuring", True
         self._sent_at[message.path] = time.monotonic()  # the row counts the measurement's seconds
+        self.app.model_busy = "measuring draft widths"  # type: ignore[attr-defined]
         self._update_row(entry)
         self._refresh_totals()
 
     def on_text_streamed(self, message: TextStreamed) -> None:
         entry = self.progress[message.path]
         first = entry.state != "streaming"
+        if entry.state == "measuring":
+            self.app.model_busy = ""  # type: ignore[attr-defined]
         entry.streamed(message.chars, message.seconds)
         self.texts[message.path].append(message.text)
         if message.path == self.current:
@@ -226,6 +230,7 @@ class GenerateScreen(Screen[None]):
             self.notify(f"{message.path}: {entry.reason}", severity="warning", timeout=4)
 
     def on_generation_done(self, message: GenerationDone) -> None:
+        self.app.model_busy = ""  # type: ignore[attr-defined]
         self.running = False
         self.finished = True
         self.cancelled = message.cancelled

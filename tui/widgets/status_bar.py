@@ -1,7 +1,8 @@
 """The one-line status bar: repository, branch, and the model's name, device, dtype and state.
 
-It watches the app's ``model_state`` and redraws itself; while the model loads it shows a small
-spinner driven by a timer that stops once loading ends. It knows nothing about screens.
+It watches the app's ``model_state`` (and ``model_busy``: a ready model measuring its draft
+widths) and redraws itself; while the model loads it shows a small spinner driven by a timer
+that stops once loading ends. It knows nothing about screens.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class StatusBar(Static):
 
     def on_mount(self) -> None:
         self.watch(self.app, "model_state", self._state_changed)
+        self.watch(self.app, "model_busy", lambda _: self.update(self.render_status()), init=False)
 
     def _state_changed(self, state: str) -> None:
         if state == "loading" and self._timer is None:
@@ -60,7 +62,10 @@ class StatusBar(Static):
         text.append("  │  ", style="dim")
         text.append(f"{app.model_name} · {app.model_device} · {app.model_dtype}  ")
         state = app.model_state
-        if state == "ready":
+        busy = getattr(app, "model_busy", "")
+        if state == "ready" and busy:
+            text.append(f"◐ {busy}", style="bold cyan")
+        elif state == "ready":
             text.append("● ready", style="bold green")
         elif state == "failed":
             text.append("✗ load failed", style="bold red")
