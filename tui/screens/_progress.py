@@ -89,7 +89,7 @@ class FileProgress:
 
     def retrying(self, attempt: int, failed: list[Any]) -> None:
         """The last candidate failed ``failed``; attempt ``attempt`` streams a new text from zero."""
-        self.state, self.attempt, self.chars = "retrying", attempt, 0
+        self.state, self.attempt, self.chars, self.seconds = "retrying", attempt, 0, 0.0
         names = ", ".join(str(getattr(c, "name", "check")) for c in failed) or "a check"
         self.reason = f"{names} failed; attempt {attempt}"
 
