@@ -117,3 +117,21 @@ def test_the_switch_lists_no_server_when_none_is_configured(monkeypatch: pytest.
     assert endpoint is not None and endpoint.options.api_base == "http://127.0.0.1:9/v1"
     labels = [c.label for c in model_choices(config, ["default"], endpoint)]
     assert labels == ["some/model", "default", "remote: the server's model @ http://127.0.0.1:9/v1"]
+
+
+async def test_a_local_choice_is_refused_with_the_reason_while_the_environment_names_a_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapply.tui.app import create_app
+
+    monkeypatch.setenv("FASTAPPLY_BACKEND", "tui_fakes:plain_backend")
+    repo = make_demo_repo(tmp_path / "demo")
+    app = create_app(path=repo, model="default", history_path=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model_state == "ready", timeout=30)
+        monkeypatch.setenv("FASTAPPLY_API_BASE", "http://127.0.0.1:9/v1")  # load_model would go there
+        app.switch_model("default")
+        await pilot.pause()
+        messages = "\n".join(n.message for n in app._notifications)
+        assert "FASTAPPLY_API_BASE=http://127.0.0.1:9/v1 sends every model to that server" in messages
+        assert app.model_state == "ready" and app.model_name == "fake-apply"  # the model in use stays

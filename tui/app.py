@@ -175,8 +175,14 @@ class FastApplyApp(App[int]):
         generation runs)."""
         from dataclasses import replace
 
+        from fastapply.tui.model_switch import local_blocked
+
         if any(getattr(screen, "running", False) for screen in self.screen_stack):
             self.notify("a generation is running: cancel it first", severity="warning")
+            return
+        blocked = local_blocked() if remote is None else None
+        if blocked:
+            self.notify(blocked, title="cannot load locally", severity="error", timeout=10)
             return
         self.config = replace(self.config, model=spec, remote=remote)
         self.backend = None
