@@ -154,3 +154,17 @@ async def test_a_new_edit_before_the_apply_asks_and_after_it_does_not(repo: Path
         await pilot.press("ctrl+n")  # applied: nothing to lose, no question
         await wait_for(pilot, lambda: isinstance(app.screen, PickScreen), timeout=2)
         assert app.session.results == {}
+
+
+async def test_rewrites_dropped_by_backing_out_are_not_asked_about_again(repo: Path) -> None:
+    from fastapply.tui.screens.instruct import InstructScreen
+
+    app = build(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(pilot, "generated")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")  # drop them
+        await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=QUIT_SECONDS)

@@ -55,6 +55,10 @@ class Session:
 
     def start_generation(self, instruction: str) -> None:
         self.instruction = instruction
+        self.drop_results()
+
+    def drop_results(self) -> None:
+        """Forget this pass's rewrites and decisions (the person chose to drop them)."""
         self.results.clear()
         self.decisions.clear()
         self.forced.clear()

@@ -323,6 +323,7 @@ class GenerateScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
+                self.session.drop_results()  # dropped: quitting later has nothing left to ask about
                 self.app.pop_screen()
 
         self.app.push_screen(ConfirmScreen(f"Go back and drop {lost} unreviewed rewrite{'s' if lost != 1 else ''}?"), answered)
