@@ -18,8 +18,12 @@ like its neighbours, moved code, a snippet in the instruction. Every source has 
 suffix length. The next miss tries the tracks again, so the pointer re-aligns as soon as the
 output rejoins them.
 
-The draft length grows on full acceptance and shrinks on a miss, capped by what a forward of that
-width costs on the device (measured elsewhere and passed in as ``cap``).
+On a track's pointer the draft is ``cap`` tokens long (measured elsewhere from what a forward of
+each width costs on the device): a shorter draft from the same source could only accept fewer. A
+copy from elsewhere starts at a length set by its match and grows with the tokens verified from
+it; once a copy of a track's own tokens is verified for a long run, the track's pointer moves
+there (the output took a way back into the file that the forward re-sync did not see). A far,
+tentative resume point drafts a length that doubles on full acceptance and halves on a miss.
 
 This module knows token ids only: no model, no tensors.
 """
@@ -41,8 +45,9 @@ class DraftConfig:
     # (distance ahead of the pointer, suffix tokens that must match there), nearest first
     match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
     near: int = 64  # a resume point farther than this is tentative...
-    confirm_run: int = 32  # ...until this many of its tokens are verified in a row
-    copy_per_match: int = 4  # a copy from elsewhere drafts at most this many tokens per matched one
+    confirm_run: int = 16  # ...until this many of its tokens are verified in a row
+    copy_per_match: int = 16  # a fresh copy from elsewhere drafts at most this many tokens per matched one
+    copy_growth: int = 4  # ...and a copy verified for r tokens in a row up to this many times r
 
 
 class NgramIndex:
@@ -147,9 +152,19 @@ class Drafter:
             self._resync(history)
         if self._source is None:
             return []
-        # A short match elsewhere is a weak guess: a wide draft of it mostly costs compute.
-        length = self.length if self._mode != "copy" else min(self.length, max(self._copy_limit, self._run))
-        return self._source[self._pos : self._pos + length]
+        return self._source[self._pos : self._pos + self._length()]
+
+    def _length(self) -> int:
+        """How many tokens to draft from the current source."""
+        cfg = self.config
+        if self._mode == "aligned":
+            # On the pointer the output is copying: a shorter draft can only accept fewer tokens.
+            return cfg.cap
+        if self._mode == "copy":
+            # A short match elsewhere is a weak guess until tokens of it are verified: a wide
+            # draft of it mostly costs compute.
+            return min(cfg.cap, max(self._copy_limit, cfg.copy_growth * self._run))
+        return self.length
 
     def start(self, first: int) -> None:
         """Record the first generated token (from the prefill)."""
@@ -182,6 +197,11 @@ class Drafter:
         if self._track is None:
             if self._anchor is not None and n:
                 self._anchor.pointer = self._pos
+            if self._run >= self.config.confirm_run:
+                # A long verified copy of a track's own tokens is where the output stands in it.
+                track = next((t for t in self.tracks if t.tokens is self._source), None)
+                if track is not None:
+                    self._track, self._mode, track.pointer = track, "aligned", self._pos
             return
         self._track.copied += n
         if self._mode == "tentative" and self._run >= self.config.confirm_run:
@@ -241,7 +261,8 @@ class Drafter:
 
     def _copy_match(self, history: list[int]) -> tuple[int, list[int], int, NgramIndex] | None:
         """(n, source, position after the match, its index) for the longest match of the output's suffix; on
-        a tie the output so far (most recent first), then the prompt, then the tracks."""
+        a tie the output so far (most recent first), then the prompt, then the tracks (the first match
+        at or after the track's pointer, else its last one)."""
         cfg = self.config
         sources = [(history, self._history_index), (self.rest, self._rest_index)]
         sources += [(t.tokens, t.index) for t in self.tracks]
@@ -249,7 +270,13 @@ class Drafter:
             key = tuple(history[-n:])
             for number, (source, index) in enumerate(sources):
                 # In the output itself, an earlier occurrence: not the suffix being matched.
-                start = index.last(key, before=len(history) - n) if number == 0 else index.last(key)
+                if number == 0:
+                    start = index.last(key, before=len(history) - n)
+                elif number == 1:
+                    start = index.last(key)
+                else:
+                    ahead = index.first_at_or_after(key, self.tracks[number - 2].pointer)
+                    start = ahead if ahead is not None else index.last(key)
                 if start is not None and start + n < len(source):
                     return n, source, start + n, index
         return None

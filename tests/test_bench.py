@@ -31,12 +31,14 @@ def test_replay_reproduces_every_case_with_every_method() -> None:
     report = run_bench(engine, _cases(), replay=True)
     data = report.to_dict()
     assert set(data) == {
-        "cases", "model", "device", "dtype", "replay", "methods", "speedup", "oracle_forwards", "rows", "skipped"
+        "cases", "model", "device", "dtype", "replay", "methods", "speedup", "oracle_forwards",
+        "oracle_forwards_capped", "draft_cap", "rows", "skipped"
     }
+    assert data["draft_cap"] == 64
     assert data["skipped"] == []
     assert [set(row["methods"]) for row in data["rows"]] == [set(data["methods"])] * 2
     for row in data["rows"]:  # no lookup drafter beats the bound (the drafter also knows the close marker)
-        assert 0 < row["oracle_forwards"] <= row["methods"]["speculative"]["forwards"] + 1
+        assert 0 < row["oracle_forwards"] <= row["oracle_forwards_capped"] <= row["methods"]["speculative"]["forwards"] + 1
         assert row["methods"]["speculative"]["forwards"] <= row["methods"]["prompt-lookup"]["forwards"]
     assert data["oracle_forwards"] == sum(row["oracle_forwards"] for row in data["rows"])
     assert set(data["speedup"]) == {"speculative_vs_greedy", "speculative_vs_prompt_lookup"}

@@ -25,15 +25,16 @@ def test_index_lookups_find_first_after_and_last() -> None:
     assert index.last(tuple(LINE[:2])) == 13
 
 
-def test_full_acceptance_grows_the_draft_and_follows_the_file() -> None:
-    original = _file()
-    drafter = _drafter(original)
+def test_on_the_pointer_the_draft_is_as_long_as_the_cap_and_follows_the_file() -> None:
+    # A shorter draft from the same source can only accept fewer tokens, so aligned drafts start long.
+    original = _file() * 4
+    drafter = Drafter(original, rest=[], config=DraftConfig(start=4, min_len=2, cap=16))
     drafter.start(original[0])
     draft = drafter.draft(original[:1])
-    assert draft == original[1:5]
-    drafter.update(draft, len(draft), original[5])
-    assert drafter.pointer == 6
-    assert drafter.draft(original[:6]) == original[6:14]  # doubled
+    assert draft == original[1:17]
+    drafter.update(draft, len(draft), original[17])
+    assert drafter.pointer == 18
+    assert drafter.draft(original[:18]) == original[18:34]
 
 
 def test_resync_after_an_edit_in_the_second_copy_goes_forward_not_back() -> None:

@@ -58,16 +58,21 @@ class MethodTotals(DecodeRates):
 
 @dataclass(slots=True)
 class CaseRow:
-    """One case's figures per method; under replay also the lookup bound of its target."""
+    """One case's figures per method; under replay also the lookup bound of its target.
+
+    ``oracle_forwards`` is the bound with drafts of any length (the headline figure);
+    ``oracle_forwards_capped`` holds the oracle to the drafter's width cap, as the drafter is.
+    """
 
     path: str
     instruction: str
     oracle_forwards: int | None = None
+    oracle_forwards_capped: int | None = None
     methods: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "instruction": self.instruction,
-                "oracle_forwards": self.oracle_forwards, "methods": self.methods}
+        return {"path": self.path, "instruction": self.instruction, "oracle_forwards": self.oracle_forwards,
+                "oracle_forwards_capped": self.oracle_forwards_capped, "methods": self.methods}
 
 
 @dataclass(slots=True)
@@ -77,14 +82,18 @@ class BenchReport:
     device: str
     dtype: str
     replay: bool
+    draft_cap: int = 0  # the drafter's longest draft (from the measured forward cost)
     methods: dict[str, MethodTotals] = field(default_factory=dict)
     rows: list[CaseRow] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # cases no method can reproduce, with why
 
     @property
     def oracle_forwards(self) -> int | None:
-        bounds = [row.oracle_forwards for row in self.rows]
-        return None if not bounds or None in bounds else sum(b for b in bounds if b is not None)
+        return _total([row.oracle_forwards for row in self.rows])
+
+    @property
+    def oracle_forwards_capped(self) -> int | None:
+        return _total([row.oracle_forwards_capped for row in self.rows])
 
     def speedup(self, method: str, baseline: str) -> float:
         a, b = self.methods.get(method), self.methods.get(baseline)
@@ -114,12 +123,19 @@ class BenchReport:
                 "speculative_vs_prompt_lookup": round(self.speedup("speculative", "prompt-lookup"), 3),
             },
             "oracle_forwards": self.oracle_forwards,
+            "oracle_forwards_capped": self.oracle_forwards_capped,
+            "draft_cap": self.draft_cap,
             "rows": [row.to_dict() for row in self.rows],
             "skipped": self.skipped,
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def _total(bounds: list[int | None]) -> int | None:
+    """The sum, or None when any case has no bound (or there are none)."""
+    return None if not bounds or None in bounds else sum(b for b in bounds if b is not None)
 
 
 def _fill_token(engine: Engine) -> int:
@@ -197,7 +213,7 @@ def run_bench(
         cases=len(cases), model=engine.name, device=engine.device, dtype=engine.dtype, replay=replay,
         skipped=skipped,
     )
-    engine.draft_config()  # measure the draft cap before any timing
+    report.draft_cap = engine.draft_config().cap  # measured before any timing
     for method in order:  # warm-up: first-call costs stay out of the figures
         run_case(engine, cases[0], method, replay=False, max_new_tokens=8)
     report.methods = {m: MethodTotals() for m in order}
@@ -206,7 +222,9 @@ def run_bench(
         row = CaseRow(case.path, case.instruction)
         if replay:
             prompt = engine.prompt(GenerationRequest(code=case.before, instruction=case.instruction, path=case.path))
-            row.oracle_forwards = lookup_bound(prompt.ids, target_ids(engine.tokenizer, case.after))
+            target = target_ids(engine.tokenizer, case.after)
+            row.oracle_forwards = lookup_bound(prompt.ids, target)
+            row.oracle_forwards_capped = lookup_bound(prompt.ids, target, cap=report.draft_cap)
         report.rows.append(row)
         for method in order:
             result = run_case(engine, case, method, replay=replay)
@@ -215,6 +233,8 @@ def run_bench(
             report.methods[method].add(result, result.token_ids == reference)
             s = result.stats
             row.methods[method] = {"tokens": s.tokens, "forwards": s.forwards, "seconds": round(s.seconds, 6)}
+            if method == "speculative":
+                row.methods[method].update(draft_proposed=s.draft_proposed, draft_accepted=s.draft_accepted)
             if on_case is not None:
                 on_case(index, method, result)
     return report
