@@ -163,6 +163,8 @@ class Drafter:
         if self._mode == "copy":
             # A short match elsewhere is a weak guess until tokens of it are verified: a wide
             # draft of it mostly costs compute.
+            if any(self._source is t.tokens for t in self.tracks):
+                return cfg.cap  # the expected text itself, found again: as good as a re-sync
             return min(cfg.cap, max(self._copy_limit, cfg.copy_growth * self._run))
         return self.length
 
