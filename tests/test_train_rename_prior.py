@@ -67,7 +67,7 @@ def test_the_plain_copy_prior_does_not_rename(tokenizer) -> None:
     """The property above comes from the rename layer: without it the old name stays."""
     from fastapply.engine.prompt import build_prompt, target_ids
 
-    model = build_copy_prior(tokenizer, PriorLayout(rename=True, layers=4)).eval()
+    model = build_copy_prior(tokenizer, PriorLayout(hidden=420, rename=True, layers=4)).eval()
     prompt = build_prompt(tokenizer, "Rename the function add to sum.", CODE, "report.py")
     target = target_ids(tokenizer, rename_tokens(CODE, "add", "sum"))
     with torch.no_grad():
@@ -80,4 +80,4 @@ def test_a_rename_layout_needs_its_dims_and_layers(tokenizer) -> None:
     with pytest.raises(ValueError, match="rename=True"):
         build_rename_prior(tokenizer, PriorLayout(layers=4))
     with pytest.raises(ValueError, match="cannot hold"):
-        PriorLayout(hidden=414, rename=True)
+        PriorLayout(hidden=417, rename=True)

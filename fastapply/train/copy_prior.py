@@ -86,8 +86,9 @@ class PriorLayout:
     marker_nats: float = 12000.0  # the marker head's logit for a marker (beats any recency term)
     recency_nats: float = 6000.0  # ... minus this times sin(f * distance): the latest marker wins
     rewrite_nats: float = 100.0  # copy logit taken off every key inside the rewrite
-    rename: bool = False  # two more dims for rename_prior: S0 (the turn start's flag), RI (in a turn's head)
+    rename: bool = False  # four more dims for rename_prior: S0, RI, CONN, CB1 (see there); needs hidden 420
     turn_flag: float = 0.15  # S0 of the turn start
+    connector_flag: float = 0.3  # CONN of a connector token (rename_prior.CONNECTORS)
     seed: int = 0
     spans: dict[str, slice] = field(init=False, default_factory=dict)
 
@@ -96,7 +97,7 @@ class PriorLayout:
         names += [("W", self.code_dim), ("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
         names += [("R0", 1), ("R1", 1), ("R", 1), ("Z", 1)]
         if self.rename:
-            names += [("S0", 1), ("RI", 1)]
+            names += [("S0", 1), ("RI", 1), ("CONN", 1), ("CB1", 1)]
         at = 1
         for name, width in names:
             self.spans[name] = slice(at, at + width)
@@ -168,6 +169,18 @@ def token_codes(layout: PriorLayout, tokenizer: Any) -> tuple[Any, Any]:
     c[ids[OPEN_OUTPUT]] = c[ids[OPEN_CODE]]
     o[ids[CLOSE_OUTPUT]] = o[ids[CLOSE_CODE]]
     return c, o[:vocab]
+
+
+def _rename_flags(layout: PriorLayout, tokenizer: Any, emb: Any) -> None:
+    """The rename layout's flags (S0 on the turn start, CONN on connectors); F gives up what the
+    flags add, so every norm stays equal."""
+    emb[tokenizer.convert_tokens_to_ids(TURN_START), layout.spans["S0"]] = layout.turn_flag
+    emb[connector_ids(tokenizer), layout.spans["CONN"]] = layout.connector_flag
+    f = layout.spans["F"]
+    target = layout.const**2 + layout.input_scale**2 + layout.close_margin**2 + 1.0  # o(token) is unit
+    rest = (emb**2).sum(dim=1) - emb[:, f.start] ** 2
+    assert bool((rest < target).all()), "a token's flags outweigh its norm"
+    emb[:, f.start] = emb[:, f.start].sign() * (target - rest).sqrt()
 
 
 def _zeros(layout: PriorLayout) -> tuple[Any, Any, Any, Any]:
@@ -255,8 +268,10 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float) -> None:
     v[width : width + dc, layout.spans["A"]] = eye / (layout.input_scale * kappa)
     for head in (0, 1):
         o[layout.spans["P"], head * hd : head * hd + width] = layout.copy_gain * torch.eye(width, dtype=torch.float64)
-        # the predicted token's input code, for the learned layers
-        o[layout.spans["N"], head * hd + width : head * hd + width + dc] = eye / 2
+        # the predicted token's input code, for the learned layers; for the rename layer, the far
+        # head's alone (the near head splits where 3 tokens recur, and a split code reads as no name)
+        share = (1.0 if head == 0 else 0.0) if layout.rename else 0.5
+        o[layout.spans["N"], head * hd + width : head * hd + width + dc] = eye * share
     _set(layer.self_attn, q, k, v, o)
 
 
@@ -276,6 +291,19 @@ def _wire_move(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float)
     d[layout.spans[src], :width] = -torch.eye(width, dtype=torch.float64) / (gate * kappa)
     for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
         proj.weight.data.copy_(weight.to(proj.weight.dtype))
+
+
+CONNECTORS = (" to", " ->")  # "OLD to NEW", "OLD -> NEW": the instruction forms rename_prior reads
+
+
+def connector_ids(tokenizer: Any) -> list[int]:
+    out = []
+    for text in CONNECTORS:
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) != 1:
+            raise ValueError(f"connector {text!r} is not one token for this tokenizer")
+        out.append(ids[0])
+    return out
 
 
 def _markers(tokenizer: Any) -> list[int]:
@@ -341,11 +369,10 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
     for marker in _markers(tokenizer):
         emb[marker, layout.spans["R0"]] = layout.marker
         emb[marker, layout.spans["R1"]] = layout.marker * (1 if marker == ids[OPEN_OUTPUT] else -1)
-        flags = 2 * layout.marker**2
-        if layout.rename and marker == tokenizer.convert_tokens_to_ids(TURN_START):
-            emb[marker, layout.spans["S0"]] = layout.turn_flag
-            flags += layout.turn_flag**2
-        emb[marker, layout.spans["F"]] *= math.sqrt(1 - flags / layout.close_margin**2)
+        if not layout.rename:
+            emb[marker, layout.spans["F"]] *= math.sqrt(1 - 2 * layout.marker**2 / layout.close_margin**2)
+    if layout.rename:
+        _rename_flags(layout, tokenizer, emb)
     base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
     r = layout.marker**2  # R, from layer 0 on
     norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2
@@ -355,6 +382,9 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
         for index, routes in enumerate(OFFSET_LAYERS):
+            if layout.rename and index == 0:  # the offset-1 head also carries the connector flag
+                routes = tuple(Route(r.offset, (*r.moves, ("CONN", "CB1", 1.0)), r.window, r.marker)
+                               if r.offset == 1 and not (r.window or r.marker) else r for r in routes)
             _wire_offsets(layout, model.model.layers[index], routes, _kappa(layout, norms[index]))
         _wire_move(layout, model.model.layers[0].mlp, "P", "Q", _kappa(layout, norms[1]))
         _wire_square(layout, model.model.layers[1].mlp, "W", "Z", _kappa(layout, norms[2]))

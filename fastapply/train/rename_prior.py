@@ -35,50 +35,21 @@ from fastapply.train.copy_prior import (
     token_codes,
 )
 
-CONNECTORS = (" to", " ->")  # "OLD to NEW", "OLD -> NEW"
-
+RENAME_HIDDEN = 420  # the copy prior's 415 wired dims and the rename path's S0, RI, CONN, CB1 (one spare)
 
 @dataclass(frozen=True, slots=True)
 class RenameLayout:
     match_nats: float = 80.0  # G: score per unit of each condition
     emit_gain: float = 40.0  # size of the new name's output code in P (the copy writes up to 8)
-    threshold: float = 4.9  # of a full match's 6: 2 each for predicted == OLD (N . c >= 0.45, as the
-    # copy heads may split), a connector before the key, and the key in the instruction (RI)
+    threshold: float = 5.5  # of a full match's 6: 2 each for predicted == OLD (N . c >= 0.75), a
+    # connector before the key (CB1, exact), and the key in the instruction (RI, exact)
     sink_margin: float = 0.0  # the sink's score (in G); a key's score scales with its residual norm, so the sink sits at 0
     layer3_norm2: float = 80.0  # squared residual norm entering the rename layer (measured)
-    connectors: tuple[str, ...] = CONNECTORS
 
 
 def _content(layout: PriorLayout) -> list[int]:
     half = layout.head_dim // 2
     return list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
-
-
-def _dual(codes: Any, ones: int) -> Any:
-    """The least-norm vector v with v . codes[i] = 1 for the first ``ones`` rows, 0 for the rest."""
-    import torch
-
-    target = torch.zeros(codes.shape[0], dtype=torch.float64)
-    target[:ones] = 1.0
-    return torch.linalg.pinv(codes) @ target
-
-
-def _orth_projector(codes: Any) -> Any:
-    """I minus the projection onto the span of ``codes`` rows."""
-    import torch
-
-    basis, _ = torch.linalg.qr(codes.T)
-    return torch.eye(codes.shape[1], dtype=torch.float64) - basis @ basis.T
-
-
-def _ids(tokenizer: Any, texts: tuple[str, ...]) -> list[int]:
-    out = []
-    for text in texts:
-        ids = tokenizer.encode(text, add_special_tokens=False)
-        if len(ids) != 1:
-            raise ValueError(f"connector {text!r} is not one token for this tokenizer")
-        out.append(ids[0])
-    return out
 
 
 def wire_region(layout: PriorLayout, model: Any) -> None:
@@ -115,18 +86,17 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
 
     hd, dc, G = layout.head_dim, layout.code_dim, rename.match_nats
     c, o_codes = token_codes(layout, tokenizer)
-    turn, end = tokenizer.convert_tokens_to_ids(TURN_START), tokenizer.convert_tokens_to_ids("<|im_end|>")
-    newline = _ids(tokenizer, ("\n",))[0]
-    conn = _ids(tokenizer, rename.connectors)
+    turn = tokenizer.convert_tokens_to_ids(TURN_START)
     kappa = _kappa(layout, rename.layer3_norm2)
     s = math.sqrt(hd) / kappa**2  # q . k / sqrt(hd) of two normed unit features is 1 nat per unit
-    # the turn starts are the sink: their B2 (turn start, <|im_end|>) and B1 (turn start, newline)
-    # are projected out of the query, so their score does not depend on the copied token
-    not_b2 = _orth_projector(c[[turn, end]])
-    v_conn = _dual(c[[*conn, turn, newline]], len(conn))
+    # the turn starts are the sink; the first one's B2 is itself, projected out of the query, so
+    # its score does not depend on the copied token (the later ones', B2 = <|im_end|>, does: they
+    # may outscore it, or a match, and write nothing either way)
+    basis = c[turn] / c[turn].norm()
+    not_b2 = torch.eye(dc, dtype=torch.float64) - torch.outer(basis, basis)
     content = _content(layout)
-    block_n, block_c = torch.tensor(content[:dc]), torch.tensor(content[dc : 2 * dc])
-    ri_dim, thr_dim, sink_dim = content[2 * dc : 2 * dc + 3]
+    block_n = torch.tensor(content[:dc])
+    conn_dim, ri_dim, thr_dim, sink_dim = content[dc : dc + 4]
     n = layout.heads
     q = torch.zeros(n * hd, layout.hidden, dtype=torch.float64)
     k = torch.zeros(hd, layout.hidden, dtype=torch.float64)
@@ -134,8 +104,8 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
     o = torch.zeros(layout.hidden, n * hd, dtype=torch.float64)
     q[block_n, layout.spans["N"]] = 2 * G * s * not_b2
     k[block_n, layout.spans["B2"]] = torch.eye(dc, dtype=torch.float64)
-    q[block_c, 0] = 2 * G * s * v_conn / layout.const
-    k[block_c, layout.spans["B1"]] = torch.eye(dc, dtype=torch.float64)
+    q[conn_dim, 0] = 2 * G * s / layout.const
+    k[conn_dim, layout.spans["CB1"]] = 1.0 / layout.connector_flag
     q[ri_dim, 0] = 2 * G * s / layout.const
     k[ri_dim, layout.spans["RI"]] = 1.0
     q[thr_dim, 0] = -rename.threshold * G * s / layout.const
@@ -160,7 +130,7 @@ def build_rename_prior(tokenizer: Any, layout: PriorLayout | None = None,
                        rename: RenameLayout | None = None) -> Any:
     """The copy prior with the region head and a rename layer right above the copy head (layer 3);
     any layers above that stay the identity."""
-    layout = layout or PriorLayout(rename=True, layers=4)
+    layout = layout or PriorLayout(hidden=RENAME_HIDDEN, rename=True, layers=4)
     if not layout.rename or layout.layers < 4:
         raise ValueError("a rename prior needs PriorLayout(rename=True) and at least 4 layers")
     model = build_copy_prior(tokenizer, layout)

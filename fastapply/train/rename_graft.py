@@ -1,0 +1,85 @@
+"""Graft the wired rename path onto a trained copy-prior model.
+
+A model of the ``copy`` preset keeps its first three layers and its embeddings exactly as
+``copy_prior`` set them, so they can be rebuilt with the rename layout (two more wired dims) and
+the trained layers above put back on top, in the order asked, with the rename layer where asked.
+The residual is wider (``RENAME_HIDDEN``): the trained layers read the new dims with zero weights,
+write nothing there, and their norms are rescaled so the old dims are normalised as before; what
+they make of the rename layer's output is measured, not assumed. Knows transformers' Llama and the
+two priors' layouts; nothing about data or training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapply.train.copy_prior import OFFSET_LAYERS, PriorLayout
+from fastapply.train.rename_prior import RENAME_HIDDEN, RenameLayout, build_rename_prior
+
+WIRED = len(OFFSET_LAYERS) + 1  # layers 0..2 of a copy-prior model
+
+
+def grafted_layout(trained_layers: int) -> PriorLayout:
+    return PriorLayout(hidden=RENAME_HIDDEN, rename=True, layers=WIRED + 1 + trained_layers)
+
+
+def _widen(state: dict[str, Any], hidden: int) -> dict[str, Any]:
+    """A trained layer's weights for a wider residual: the new dims are read with zero weights
+    and never written; its norms scaled so they normalise the old dims exactly as before."""
+    import torch
+
+    out = {}
+    for name, w in state.items():
+        old = w.shape[-1] if name.endswith(("q_proj.weight", "k_proj.weight", "v_proj.weight",
+                                            "gate_proj.weight", "up_proj.weight")) else w.shape[0]
+        if name.endswith("layernorm.weight"):
+            wide = torch.ones(hidden, dtype=w.dtype)
+            wide[:old] = w * (old / hidden) ** 0.5
+        elif name.endswith(("o_proj.weight", "down_proj.weight")):
+            wide = torch.zeros(hidden, w.shape[1], dtype=w.dtype)
+            wide[:old] = w
+        else:
+            wide = torch.zeros(w.shape[0], hidden, dtype=w.dtype)
+            wide[:, :old] = w
+        out[name] = wide
+    return out
+
+
+def graft(trained: Any, tokenizer: Any, keep: tuple[int, ...], rename: RenameLayout | None = None,
+          rename_last: bool = False) -> Any:
+    """A model whose layers are the wired three, then the rename layer and ``trained``'s layers
+    ``keep`` (indices into its layers, each >= 3), or those layers and then the rename layer."""
+    import torch
+
+    if any(i < WIRED or i >= len(trained.model.layers) for i in keep):
+        raise ValueError(f"trained layers to keep must lie in {WIRED}..{len(trained.model.layers) - 1}, got {keep}")
+    layout = grafted_layout(len(keep))
+    model = build_rename_prior(tokenizer, layout, rename)
+    rename_at = WIRED + len(keep) if rename_last else WIRED
+    slots = [i for i in range(WIRED, layout.layers) if i != rename_at]
+    with torch.no_grad():
+        if rename_last:
+            model.model.layers[rename_at].load_state_dict(model.model.layers[WIRED].state_dict())
+        for slot, src in zip(slots, keep):
+            model.model.layers[slot].load_state_dict(_widen(trained.model.layers[src].state_dict(), layout.hidden))
+        old = trained.model.norm.weight.shape[0]
+        model.model.norm.weight[:old] = trained.model.norm.weight * (old / layout.hidden) ** 0.5
+    return model
+
+
+def graft_folder(src: Path, dst: Path, keep: tuple[int, ...], *, rename_last: bool = False, bf16: bool = True) -> Path:
+    """Load a trained model folder, graft, and save it as a loadable folder; returns the weights file."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from fastapply.engine.load import load_tokenizer
+    from fastapply.train.loop import save_model
+
+    trained = AutoModelForCausalLM.from_pretrained(str(src), dtype=torch.float32, use_safetensors=True)
+    tokenizer = load_tokenizer(str(src))
+    model = graft(trained, tokenizer, keep, rename_last=rename_last)
+    if bf16:
+        model = model.to(torch.bfloat16)
+    save_model(model, tokenizer, dst)
+    return dst / "model.safetensors"
