@@ -4,14 +4,17 @@ Each loop prefills the prompt, then pushes accepted tokens into a ``TokenStream`
 stop. Greedy runs one token per forward. Speculative edits feeds the pending token plus a draft in
 one forward, accepts the longest prefix that greedy would have produced, takes the model's own
 token at the first mismatch, and rolls the KV cache back to what was accepted
-(``ModelSession.verify``); the output is the greedy output. Prompts are prefilled in chunks, so a
-cancel lands between two chunks. Prompt lookup is transformers' own ``generate(prompt_lookup_num_tokens=...)``.
+(``ModelSession.verify``); the output is the greedy output. The KV cache grows in place
+(``new_cache``): a forward writes only its own positions and a rollback only moves a length.
+Prompts are prefilled in chunks, so a cancel lands between two chunks. Prompt lookup is
+transformers' own ``generate(prompt_lookup_num_tokens=...)``.
 
 This module knows models, caches and tensors; not files, prompts' wording or git.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import time
@@ -35,15 +38,83 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@functools.cache
+def _growing_layer_class() -> type:
+    """A ``DynamicLayer`` that writes into a buffer grown by doubling instead of re-concatenating.
+
+    transformers' layer copies the whole cache at every forward (``torch.cat``), which on a CPU
+    at a 2k context is a quarter of greedy's time; here an append copies only the new positions
+    (amortized) and a rollback only moves the length. ``keys``/``values`` stay views of the first
+    ``length`` positions, so everything that reads them sees what ``DynamicLayer`` would hold.
+    """
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):  # type: ignore[misc, valid-type]
+        def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+            super().lazy_initialization(key_states, value_states)
+            self.length = 0
+            self._keys = key_states.new_empty((*key_states.shape[:-2], 0, key_states.shape[-1]))
+            self._values = value_states.new_empty((*value_states.shape[:-2], 0, value_states.shape[-1]))
+
+        def update(
+            self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            end = self.length + key_states.shape[-2]
+            if end > self._keys.shape[-2]:
+                self._grow(max(end, 2 * self._keys.shape[-2], 256))
+            self._keys[..., self.length : end, :] = key_states
+            self._values[..., self.length : end, :] = value_states
+            self._set_length(end)
+            return self.keys, self.values
+
+        def _grow(self, capacity: int) -> None:
+            for name in ("_keys", "_values"):
+                old = getattr(self, name)
+                new = old.new_empty((*old.shape[:-2], capacity, old.shape[-1]))
+                new[..., : self.length, :] = old[..., : self.length, :]
+                setattr(self, name, new)
+
+        def _set_length(self, length: int) -> None:
+            self.length = length
+            self.keys = self._keys[..., :length, :]
+            self.values = self._values[..., :length, :]
+
+        def get_seq_length(self) -> int:
+            return self.length if self.is_initialized else 0
+
+        def crop(self, tokens: int) -> None:
+            # Negative: drop that many from the end (every 5.x); positive: the length to keep (5.0), 0: none.
+            if self.is_initialized and tokens != 0:
+                self._set_length(max(0, min(self.length, self.length + tokens if tokens < 0 else tokens)))
+
+        def reset(self) -> None:
+            if self.is_initialized:
+                self._set_length(0)
+
+    return GrowingLayer
+
+
+def new_cache(model: Any) -> Any:
+    """A ``DynamicCache`` for ``model`` whose full-attention layers grow in place (``GrowingLayer``)."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    growing = _growing_layer_class()
+    cache = DynamicCache(config=model.config)
+    # Sliding-window and other special layers keep transformers' own class.
+    cache.layers = [growing() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    return cache
+
+
 class ModelSession:
     """One generation's model state: the KV cache and forwards that append to it."""
 
     def __init__(self, model: Any, device: torch.device) -> None:
-        from transformers import DynamicCache
-
         self.model = model
         self.device = device
-        self.cache = DynamicCache(config=model.config)
+        self.cache = new_cache(model)
         params = inspect.signature(model.forward).parameters
         self._keep_arg = "logits_to_keep" in params
         # transformers renamed ``past_key_values`` to ``cache`` during 5.x; the old name warns.
