@@ -10,6 +10,7 @@ measuring one exposes ``config.on_measure`` as the engine does, so the app reach
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,31 @@ async def test_the_run_ends_with_its_rate_and_draft_acceptance(repo: Path) -> No
         accepted = sum(s.draft_accepted for s in results) / sum(s.draft_proposed for s in results)
         total = _text(screen, "#gen-total")
         assert f"2/2 files · {tokens:,} tokens · {rate:,.0f} tok/s · draft {accepted:.0%}" in total
+
+
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+async def test_a_cancel_during_the_measurement_ends_the_run_within_a_second(repo: Path, key: str) -> None:
+    fake = MeasuringBackend(deaf=True)  # measuring, the engine does not look at cancel
+    app = build(repo, fake)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await select(pilot, "src/app.py", "src/util.py")
+            screen = await instruct(pilot, "rename foo")
+            await wait_for(pilot, lambda: screen.progress["src/app.py"].state == "measuring")
+            pressed = time.monotonic()
+            await pilot.press(key)
+            await wait_for(pilot, lambda: screen.finished, timeout=5)
+            assert time.monotonic() - pressed < 1.0
+            states = {path: entry.state for path, entry in screen.progress.items()}
+            assert states == {"src/app.py": "cancelled", "src/util.py": "not run"}
+            assert "draft widths" in screen.progress["src/app.py"].reason
+            status = screen.query_one(StatusBar)
+            assert "measuring draft widths" in str(status.render())  # the model is still at it
+            fake.measured.set()  # the abandoned generation ends; what it says is not this run's
+            await wait_for(pilot, lambda: "● ready" in str(status.render()))
+            assert screen.progress["src/app.py"].state == "cancelled" and not screen.running
+            await pilot.press("r")  # the retry runs once the model is free
+            await wait_for(pilot, lambda: screen.finished and not screen.running, timeout=5)
+            assert {p: e.state for p, e in screen.progress.items()} == {"src/app.py": "done", "src/util.py": "done"}
+    finally:
+        fake.measured.set()

@@ -306,17 +306,20 @@ class MeasuringBackend(FakeBackend):
     ``config.on_measure`` and then waits for ``measured`` (set by the test) before it streams.
 
     Its stats carry a time to first token, as the engine's do, which leaves the measurement out.
+    With ``deaf`` the measurement ignores ``request.cancel`` (as the engine's does) and the
+    generation then looks at it only once measured.
     """
 
     config: MeasuringConfig = field(default_factory=MeasuringConfig)
     measured: threading.Event = field(default_factory=threading.Event)
     ttft: float = 0.1
+    deaf: bool = False
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         if not self.calls and self.config.on_measure is not None:
             self.config.on_measure()
             while not self.measured.wait(0.02):
-                if self._cancelled(request):
+                if self._cancelled(request) and not self.deaf:
                     return self._result("", "cancelled")
         return super().generate(request)
 

@@ -4,13 +4,18 @@ The generate screen runs ``run_generation`` in a daemon thread. It refuses the f
 rewrite cannot fit the context (never sent), has the engine say when it starts measuring its
 draft widths (``fastapply.backend.on_calibration``), and runs ``fastapply.batch.run_edits`` with
 ``write=False``. It only posts messages (``post``); it knows no widgets.
+
+A screen may let go of a run that does not stop when told (the engine's measurement does not
+look at cancel): ``stamped`` marks each message with its run's number and ``from_current_run``
+makes a handler drop the messages of any run but the screen's ``run_number``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.message import Message
 
@@ -55,3 +60,28 @@ def run_generation(
         post(GenerationDone(cancel.is_set(), error=f"{type(exc).__name__}: {exc}"))
         return
     post(GenerationDone(cancel.is_set()))
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def stamped(post: Callable[[Message], Any], run: int) -> Callable[[Message], Any]:
+    """``post``, marking each message as run number ``run``'s."""
+
+    def post_stamped(message: Message) -> Any:
+        message.run = run  # type: ignore[attr-defined]
+        return post(message)
+
+    return post_stamped
+
+
+def from_current_run(handler: Handler) -> Handler:
+    """For a screen's handler of a worker message: ignore messages of runs it has let go of."""
+
+    @functools.wraps(handler)
+    def checked(screen: Any, message: Message) -> Any:
+        if getattr(message, "run", screen.run_number) != screen.run_number:
+            return None
+        return handler(screen, message)
+
+    return checked  # type: ignore[return-value]

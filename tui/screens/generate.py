@@ -6,9 +6,10 @@ per-file state, tokens/s and draft acceptance, a progress bar beside a speed spa
 file streaming (or highlighted), the reason of the highlighted file and the live text. A file
 over the model's context is refused before anything is sent. The engine's one-off draft-width
 measurement is shown on the file's row and the run's line, and kept out of the file's figures.
-Escape or ctrl+c cancels within the engine's next check; because the thread is a daemon,
-quitting never waits on it. ``r`` runs again the files that were cancelled, not run, cut off or
-failed.
+Escape or ctrl+c cancels within the engine's next check; a run that has not stopped half a
+second later (the measurement does not look at cancel) is let go of and its later messages are
+ignored; because the thread is a daemon, quitting never waits on it. ``r`` runs again the files
+that were cancelled, not run, cut off or failed.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ from fastapply.tui.screens._progress import (
     row_cells,
     total_line,
 )
+from fastapply.tui.screens._worker import from_current_run
+from fastapply.tui.widgets.run_table import RunTable
 from fastapply.tui.widgets.speed_line import SpeedLine
 from fastapply.tui.widgets.status_bar import StatusBar
 from fastapply.tui.widgets.stream_view import StreamView
 
-COLUMNS = ("file", "state", "tps", "accept", "done")
 TICK_SECONDS = 0.5
+LET_GO_SECONDS = 0.5  # after a cancel, how long a run may take to stop before the screen ends it
 
 
 class GenerateScreen(Screen[None]):
@@ -74,6 +77,7 @@ class GenerateScreen(Screen[None]):
         self._thread: threading.Thread | None = None
         self._sent_at: dict[str, float] = {}
         self._ticker: Timer | None = None
+        self.run_number = 0  # messages stamped with another number are from a run let go of
 
     @property
     def session(self) -> Any:
@@ -83,13 +87,7 @@ class GenerateScreen(Screen[None]):
         first = self.session.instruction.splitlines()[0] if self.session.instruction else ""
         yield StatusBar()
         yield Static(Text(first, no_wrap=True, overflow="ellipsis"), id="gen-instruction")
-        table: DataTable[Any] = DataTable(id="gen-files", cursor_type="row")
-        table.add_column("file", key="file")
-        table.add_column("state", key="state", width=12)
-        table.add_column("tok/s", key="tps", width=7)
-        table.add_column("accept", key="accept", width=6)
-        table.add_column("done", key="done", width=4)
-        yield table
+        yield RunTable(id="gen-files")
         yield SpeedLine(id="gen-progress-row")
         yield Static("", id="gen-total")
         yield Static("", id="gen-reason")
@@ -98,7 +96,7 @@ class GenerateScreen(Screen[None]):
 
     def on_mount(self) -> None:
         root = self.session.repo_root
-        table = self.query_one("#gen-files", DataTable)
+        table = self.query_one(RunTable)
         for path in self.session.selected:
             try:
                 size = (root / path).stat().st_size
@@ -106,7 +104,7 @@ class GenerateScreen(Screen[None]):
                 size = 1
             self.progress[path] = FileProgress(path, size)
             self.texts[path] = []
-            table.add_row(*row_cells(self.progress[path]), key=path)
+            table.add_file(path, row_cells(self.progress[path]))
         self._refresh_totals()
         self.watch(self.app, "model_state", self._model_state_changed)
 
@@ -141,10 +139,11 @@ class GenerateScreen(Screen[None]):
 
     def _start(self, paths: list[str], predictions: dict[str, str] | None = None) -> None:
         from fastapply.tui.predicting import PredictingBackend
-        from fastapply.tui.screens._worker import run_generation
+        from fastapply.tui.screens._worker import run_generation, stamped
 
         app: Any = self.app
         self.running, self.finished, self.cancelled, self.error = True, False, False, ""
+        self.run_number += 1
         self._cancel = threading.Event()
         app.track_cancel(self._cancel)
         for path in paths:
@@ -160,7 +159,7 @@ class GenerateScreen(Screen[None]):
         self._thread = threading.Thread(
             target=run_generation,
             args=(
-                self.post_message, app.config,
+                stamped(self.post_message, self.run_number), app.config,
                 PredictingBackend(app.backend, predictions) if predictions else app.backend,
                 app.repo, paths, self.session.instruction, self._cancel,
             ),
@@ -171,6 +170,7 @@ class GenerateScreen(Screen[None]):
 
     # -- messages from the worker -------------------------------------------------------------
 
+    @from_current_run
     def on_file_started(self, message: FileStarted) -> None:
         self.current = message.path
         entry = self.progress[message.path]
@@ -179,12 +179,12 @@ class GenerateScreen(Screen[None]):
         # rates reproducible only if the UI thread never calls it).
         self._sent_at[message.path] = time.monotonic()
         self._update_row(entry)
-        table = self.query_one("#gen-files", DataTable)
-        table.move_cursor(row=table.get_row_index(message.path))
+        self.query_one(RunTable).move_to(message.path)
         self.query_one(StreamView).show_text(f"{message.path} ({message.index + 1}/{message.total})", "")
         self.query_one(SpeedLine).show_speeds(entry.speeds)
         self._refresh_totals()
 
+    @from_current_run
     def on_draft_measuring(self, message: DraftMeasuring) -> None:
         entry = self.progress.get(message.path)
         if entry is None or entry.state != "starting":
@@ -195,6 +195,7 @@ class GenerateScreen(Screen[None]):
         self._update_row(entry)
         self._refresh_totals()
 
+    @from_current_run
     def on_text_streamed(self, message: TextStreamed) -> None:
         entry = self.progress[message.path]
         first = entry.state != "streaming"
@@ -208,6 +209,7 @@ class GenerateScreen(Screen[None]):
         self._update_row(entry, reason=first)  # the reason line changes only with the state
         self._refresh_totals()
 
+    @from_current_run
     def on_file_retrying(self, message: FileRetrying) -> None:
         entry = self.progress[message.path]
         entry.retrying(message.attempt, message.failed)
@@ -217,6 +219,7 @@ class GenerateScreen(Screen[None]):
         self._update_row(entry)
         self._refresh_totals()
 
+    @from_current_run
     def on_file_finished(self, message: FileFinished) -> None:
         result = message.result
         self.session.results[message.path] = result
@@ -230,7 +233,10 @@ class GenerateScreen(Screen[None]):
             self.notify(f"{message.path}: {entry.reason}", severity="warning", timeout=4)
 
     def on_generation_done(self, message: GenerationDone) -> None:
+        # a run let go of has stopped too: its measurement is over
         self.app.model_busy = ""  # type: ignore[attr-defined]
+        if getattr(message, "run", self.run_number) != self.run_number:
+            return
         self.running = False
         self.finished = True
         self.cancelled = message.cancelled
@@ -273,19 +279,11 @@ class GenerateScreen(Screen[None]):
         return None if sent is None else time.monotonic() - sent
 
     def _update_row(self, entry: FileProgress, *, reason: bool = True) -> None:
-        table = self.query_one("#gen-files", DataTable)
+        table = self.query_one(RunTable)
         now = self._elapsed(entry.path) if entry.state in PENDING_STATES else None
-        for key, value in zip(COLUMNS, row_cells(entry, now)):
-            table.update_cell(entry.path, key, value)
-        if reason and self._highlighted() == entry.path:
+        table.show(entry.path, row_cells(entry, now))
+        if reason and table.highlighted() == entry.path:
             self._show_reason(entry.path)
-
-    def _highlighted(self) -> str | None:
-        table = self.query_one("#gen-files", DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return None if row_key.value is None else str(row_key.value)
 
     def _show_reason(self, path: str) -> None:
         entry = self.progress.get(path)
@@ -337,6 +335,19 @@ class GenerateScreen(Screen[None]):
     def _cancel_run(self) -> None:
         self._cancel.set()
         self._total("cancelling…")
+        self.set_timer(LET_GO_SECONDS, lambda run=self.run_number: self._let_go(run))
+
+    def _let_go(self, run: int) -> None:
+        """End run ``run`` here when it has not stopped since the cancel; ignore the rest of it."""
+        if not self.running or run != self.run_number:
+            return
+        self.run_number += 1
+        measuring = [e for e in self.progress.values() if e.state == "measuring"]
+        for entry in measuring:
+            entry.reason = "cancelled; the model finishes measuring its draft widths first (a retry waits for it)"
+        self.on_generation_done(GenerationDone(cancelled=True))
+        if measuring:
+            self.app.model_busy = "measuring draft widths"  # type: ignore[attr-defined]  # until its run ends
 
     def action_retry(self) -> None:
         if self.running:

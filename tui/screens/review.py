@@ -146,6 +146,8 @@ class ReviewScreen(Screen[None]):
             self.query_one(DiffView).focus()
 
     def _check_stale(self) -> None:
+        if self.file_index >= len(self.results):
+            return  # a new edit emptied the session while this screen was being removed
         result = self.result
         try:
             changed = bool(result.changed_on_disk())
