@@ -42,8 +42,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 class SlowStream:
-    """The engine, its text slowed to about 100 pieces a second, so a run is still going when
-    ctrl+q comes (the tiny model would finish the file in well under a second)."""
+    """The engine, its text slowed to about 30 pieces a second, so a run is still going when
+    ctrl+q comes (the tiny model would finish the file in well under a second) and the engine
+    leaves the shared CPUs mostly to the app."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
@@ -57,7 +58,7 @@ class SlowStream:
         on_text = request.on_text
 
         def slowly(piece: str) -> None:
-            time.sleep(0.01)
+            time.sleep(0.03)
             if on_text is not None:
                 on_text(piece)
 
