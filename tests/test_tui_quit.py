@@ -65,12 +65,13 @@ class SlowStream:
         return self._engine.generate(replace(request, on_text=slowly))
 
 
-def _tiny_engine() -> Any:
+def _tiny_engine(*, slow: bool = True) -> Any:
     from engine_support import tiny_model
 
     from fastapply.engine.api import Engine
 
-    return SlowStream(Engine(tiny_model("qwen2")))  # no draft config: the first file measures the widths
+    engine = Engine(tiny_model("qwen2"))  # no draft config: the first file measures the widths
+    return SlowStream(engine) if slow else engine
 
 
 async def _open(pilot: Any, where: str) -> None:
@@ -131,7 +132,7 @@ async def test_a_real_engine_names_its_measurement_on_the_generate_screen(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FASTAPPLY_CACHE_DIR", str(tmp_path / "cache"))  # nothing measured yet
-    app = build(repo, _tiny_engine())
+    app = build(repo, _tiny_engine(slow=False))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, "src/util.py")
         screen = await instruct(pilot, "rename foo")
