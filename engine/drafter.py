@@ -46,8 +46,11 @@ class DraftConfig:
     match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
     near: int = 64  # a resume point farther than this is tentative...
     confirm_run: int = 16  # ...until this many of its tokens are verified in a row
-    copy_per_match: int = 16  # a fresh copy from elsewhere drafts at most this many tokens per matched one
+    copy_per_match: int = 8  # a fresh copy from elsewhere drafts at most this many tokens per matched one
     copy_growth: int = 4  # ...and a copy verified for r tokens in a row up to this many times r
+    # On a track: at least ``start`` tokens, this many per token verified since the re-sync...
+    track_growth: int = 8
+    track_per_match: int = 32  # ...and per token of the suffix the re-sync matched
 
 
 class NgramIndex:
@@ -135,6 +138,7 @@ class Drafter:
         # moved or re-indented code continues near where its copy left off.
         self._anchor: Track | None = None
         self.length = max(1, min(config.start, config.cap))
+        self._matched = 0  # suffix tokens the last re-sync matched
 
     @property
     def pointer(self) -> int:
@@ -157,16 +161,16 @@ class Drafter:
     def _length(self) -> int:
         """How many tokens to draft from the current source."""
         cfg = self.config
-        if self._mode == "aligned":
-            # On the pointer the output is copying: a shorter draft can only accept fewer tokens.
-            return cfg.cap
-        if self._mode == "copy":
-            # A short match elsewhere is a weak guess until tokens of it are verified: a wide
-            # draft of it mostly costs compute.
-            if any(self._source is t.tokens for t in self.tracks):
-                return cfg.cap  # the expected text itself, found again: as good as a re-sync
-            return min(cfg.cap, max(self._copy_limit, cfg.copy_growth * self._run))
-        return self.length
+        # A longer draft from the same source never accepts fewer tokens, but on a CPU each draft
+        # token costs about a thirtieth of a forward: lengths follow the evidence for the source.
+        on_track = self._mode == "aligned" or any(self._source is t.tokens for t in self.tracks)
+        if on_track:  # the expected text (found again by a copy too): long once a run is verified
+            wanted = max(cfg.start, cfg.track_growth * self._run, cfg.track_per_match * self._matched)
+        elif self._mode == "copy":  # a short match elsewhere is a weak guess until tokens of it verify
+            wanted = max(self._copy_limit, cfg.copy_growth * self._run)
+        else:
+            wanted = self.length
+        return min(cfg.cap, wanted)
 
     def start(self, first: int) -> None:
         """Record the first generated token (from the prefill)."""
@@ -249,11 +253,12 @@ class Drafter:
                 best = candidate
         copy = self._copy_match(history)
         if best is not None and (copy is None or best[0] > copy[0] or (best[0] == copy[0] and best[1])):
-            _, _, track, distance = best
+            self._matched, _, track, distance = best
             self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
             self._mode = "tentative" if distance > self.config.near else "aligned"
         elif copy is not None:
             n, source, pos, index = copy
+            self._matched = n
             self._track, self._source, self._pos, self._mode = None, source, pos, "copy"
             self._anchor = Track(source, self.config.ngram_max, trusted=True, index=index)
             self._anchor.pointer = pos

@@ -25,16 +25,16 @@ def test_index_lookups_find_first_after_and_last() -> None:
     assert index.last(tuple(LINE[:2])) == 13
 
 
-def test_on_the_pointer_the_draft_is_as_long_as_the_cap_and_follows_the_file() -> None:
-    # A shorter draft from the same source can only accept fewer tokens, so aligned drafts start long.
-    original = _file() * 4
-    drafter = Drafter(original, rest=[], config=DraftConfig(start=4, min_len=2, cap=16))
+def test_on_the_pointer_drafts_grow_with_the_verified_run_up_to_the_cap() -> None:
+    original = _file() * 8
+    config = DraftConfig(start=4, min_len=2, cap=48, track_growth=8)
+    drafter = Drafter(original, rest=[], config=config)
     drafter.start(original[0])
     draft = drafter.draft(original[:1])
-    assert draft == original[1:17]
-    drafter.update(draft, len(draft), original[17])
-    assert drafter.pointer == 18
-    assert drafter.draft(original[:18]) == original[18:34]
+    assert draft == original[1:9]  # 8 per verified token
+    drafter.update(draft, len(draft), original[9])
+    assert drafter.pointer == 10
+    assert drafter.draft(original[:10]) == original[10:58]  # 80 wanted, the cap is 48
 
 
 def test_resync_after_an_edit_in_the_second_copy_goes_forward_not_back() -> None:
