@@ -46,6 +46,7 @@ class EngineConfig:
     prompt_lookup_tokens: int = 10
     min_new_tokens_margin: int = 256
     on_measure: Callable[[], None] | None = None  # called once before a calibration starts
+    on_measured: Callable[[float], None] | None = None  # ...and after it, with its seconds
 
 
 @dataclass(slots=True)
@@ -69,7 +70,7 @@ def _run_prompt_lookup(job: Job) -> None:
 def _run_speculative(job: Job) -> None:
     prompt = job.ctx.prompt
     file_track = prompt.original_ids + prompt.tail_ids
-    config = job.engine.draft_config()
+    config = job.engine.draft_config(job.request.cancel)
     if job.prediction is None:
         drafter = Drafter(file_track, prompt.rest, config)
     else:
@@ -141,16 +142,27 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         return len(self.loaded.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
-    def draft_config(self) -> DraftConfig:
-        """The drafter settings, the cap recalled from the cache folder or measured on first use."""
+    def draft_config(self, cancel: threading.Event | None = None) -> DraftConfig:
+        """The drafter settings, the cap recalled from the cache folder or measured on first use.
+
+        A measurement cut short by ``cancel`` is neither kept nor stored: this generation gets the
+        default settings (it is ending anyway) and the next one measures again.
+        """
         if self._draft is None:
             lm = self.loaded
             key = calibration.calibration_key(lm.model, lm.name, lm.device, lm.dtype)
             cap = calibration.stored_cap(key)
+            if cap is None and cancel is not None and cancel.is_set():
+                return DraftConfig()
             if cap is None:
                 if self.config.on_measure is not None:
                     self.config.on_measure()
-                costs = calibration.measure_widths(lm.model, lm.device)
+                start = time.perf_counter()
+                costs = calibration.measure_widths(lm.model, lm.device, cancel=cancel)
+                if self.config.on_measured is not None:
+                    self.config.on_measured(time.perf_counter() - start)
+                if costs is None:
+                    return DraftConfig()
                 cap = calibration.draft_cap(costs)
                 calibration.store_cap(key, cap, costs)
             self._draft = DraftConfig(cap=cap, start=min(16, cap))
@@ -230,7 +242,7 @@ class Engine:
         error: str | None = None
         with self._lock:
             if request.method == "speculative":
-                self.draft_config()  # calibrate outside the timed generation
+                self.draft_config(request.cancel)  # calibrate outside the timed generation
             start = time.perf_counter()
             try:
                 run(Job(self, request, ctx, prediction))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,21 +37,30 @@ def calibration_key(model: Any, name: str, device: torch.device, dtype: torch.dt
     return f"{name}|{device}|{str(dtype).removeprefix('torch.')}|{digest}"
 
 
-def measure_widths(model: Any, device: torch.device, widths: tuple[int, ...] = WIDTHS) -> dict[int, float]:
+def measure_widths(
+    model: Any,
+    device: torch.device,
+    widths: tuple[int, ...] = WIDTHS,
+    cancel: threading.Event | None = None,
+) -> dict[int, float] | None:
     """Seconds per forward of each width after a 256-token context (best of three).
 
     Stops at the first width that verifies fewer tokens per second than the one before it.
+    None when ``cancel`` is set before the measurement is complete (checked before every forward).
     """
     from fastapply.engine.decode import ModelSession
 
     session = ModelSession(model, device)
     generator = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, int(model.config.vocab_size), (256 + max(widths),), generator=generator).tolist()
-    session.prefill(tokens[:256])
+    if session.prefill(tokens[:256], cancel) is None:
+        return None
     costs: dict[int, float] = {}
     for width in widths:
         best = float("inf")
         for _ in range(3):
+            if cancel is not None and cancel.is_set():
+                return None
             start = time.perf_counter()
             session.forward(tokens[256 : 256 + width])
             if device.type == "cuda":

@@ -190,3 +190,21 @@ def test_calibration_is_measured_once_and_kept_in_the_cache_folder(tmp_path: Pat
     other = Engine(tiny_model("llama"), EngineConfig(on_measure=lambda: measured.append(3)))
     other.draft_config()
     assert measured == [1, 3]  # another model is measured on its own
+
+
+def test_a_cancel_during_calibration_ends_the_generation_and_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FASTAPPLY_CACHE_DIR", str(tmp_path / "cache"))
+    cancel = threading.Event()
+    seconds: list[float] = []
+    engine = Engine(tiny_model("qwen2"), EngineConfig(on_measure=cancel.set, on_measured=seconds.append))
+    request = GenerationRequest(instruction="Keep it.", code="x = 1\n", method="speculative", cancel=cancel)
+    result = engine.generate(request)
+    assert result.stats.finish_reason == "cancelled"
+    assert len(seconds) == 1  # told the measurement ended, once
+    assert not (tmp_path / "cache" / "calibration.json").exists()  # a cut-short measurement is not kept
+    measured: list[int] = []
+    engine.config.on_measure = lambda: measured.append(1)
+    engine.generate(GenerationRequest(instruction="Keep it.", code="x = 1\n", method="speculative"))
+    assert measured == [1] and (tmp_path / "cache" / "calibration.json").is_file()  # measured next time
