@@ -1,24 +1,26 @@
 """A wired rename path on top of the copy prior: where the copy is about to emit the name the
 instruction renames, emit the new name instead.
 
-The copy head (layer 2 of ``copy_prior``) writes into subspace N the input code ``c`` of the token it
-is about to copy. A rename layer set by hand reads it:
+With ``PriorLayout(rename=True)`` (hidden 420) the copy prior carries four more wired dims: ``S0``
+flags the chat template's turn start, ``CONN`` the connectors `` to`` and `` ->`` (carried one
+position on as ``CB1`` by the offset-1 head), and layer 2's free head writes ``RI`` = 1 where the
+latest marker is a turn start (the system prompt's head and the user turn, where the instruction
+is). The far copy head writes into N the input code ``c`` of the token it is about to copy. The
+rename layer set by hand above it reads them:
 
-- layer 2's free head marks every position whose latest marker is the chat template's turn start
-  (``RI``: the system prompt's head and the user turn, where the instruction is), from the turn
-  start's own flag ``S0``;
-- the rename head at t scores every key i by ``2 N_t . B2_i`` (the token two before i is the one
-  about to be copied) plus ``2 c_conn . B1_i`` (the token before i is a connector, `` to`` or `` ->``)
-  plus ``2 RI_i``, against a threshold; so it attends to the token after "OLD to" in the instruction
-  when the copy predicts OLD, and writes that token's output code into P, strong enough to beat
-  the copy's vote. Anywhere else it attends to a sink, the turn starts, whose contribution its
-  output projection cancels exactly (their ``Q`` is known, and ``S0`` tells them apart);
+- its head 0 at t scores every key i by ``2 N_t . B2_i`` (the token two before i is the one about
+  to be copied) ``+ 2 CB1_i`` (the token before i is a connector) ``+ 2 RI_i`` against a threshold,
+  so it attends to the token after "OLD to" / "OLD -> " in the instruction when the copy predicts
+  OLD, and writes that token's output code into P, strong enough to beat the copy's vote;
+- anywhere else it attends to a sink, the turn starts, whose contribution its output projection
+  cancels exactly (their ``Q`` is known, and ``S0`` tells them apart);
 - the copy resumes by itself after a one-token name: 7 of its 8 context tokens still match.
 
-It knows one-token names only: a new name of several tokens gets its first token, and an old name
-spelled with other tokens in the code (``self.add`` has no leading space) is not found. It renames
-every occurrence the copy emits, so a scoped rename (one function's parameter) renames the name
-elsewhere too. Knows the copy prior's layout and transformers' Llama; nothing about training.
+It knows one-token names only: a new name of several tokens gets its first token (``plus`` is
+``pl`` + ``us``: ``add`` becomes ``pl``), and an old name spelled with other tokens in the code
+(``self.add`` has no leading space) is not found. It renames every occurrence the copy emits, in
+comments and strings too, and in every scope. Knows the copy prior's layout and transformers'
+Llama; nothing about training.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ RENAME_HIDDEN = 420  # the copy prior's 415 wired dims and the rename path's S0,
 class RenameLayout:
     match_nats: float = 80.0  # G: score per unit of each condition
     emit_gain: float = 40.0  # size of the new name's output code in P (the copy writes up to 8)
-    threshold: float = 5.5  # of a full match's 6: 2 each for predicted == OLD (N . c >= 0.75), a
-    # connector before the key (CB1, exact), and the key in the instruction (RI, exact)
+    threshold: float = 5.3  # of a full match's 6: 2 each for predicted == OLD (N . c >= 0.65 after
+    # the sink's projection), a connector before the key (CB1, exact), the key in the instruction (RI)
     sink_margin: float = 0.0  # the sink's score (in G); a key's score scales with its residual norm, so the sink sits at 0
     layer3_norm2: float = 80.0  # squared residual norm entering the rename layer (measured)
 
@@ -89,11 +91,11 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
     turn = tokenizer.convert_tokens_to_ids(TURN_START)
     kappa = _kappa(layout, rename.layer3_norm2)
     s = math.sqrt(hd) / kappa**2  # q . k / sqrt(hd) of two normed unit features is 1 nat per unit
-    # the turn starts are the sink; the first one's B2 is itself, projected out of the query, so
-    # its score does not depend on the copied token (the later ones', B2 = <|im_end|>, does: they
-    # may outscore it, or a match, and write nothing either way)
-    basis = c[turn] / c[turn].norm()
-    not_b2 = torch.eye(dc, dtype=torch.float64) - torch.outer(basis, basis)
+    # the turn starts are the sink: their B2 (the first one's is itself, the later ones' is
+    # <|im_end|>) is projected out of the query, so their score does not depend on the copied token;
+    # the name keeps 1 - (its overlap with those two codes)^2 of its match, 0.93 on average
+    basis, _ = torch.linalg.qr(c[[turn, tokenizer.convert_tokens_to_ids("<|im_end|>")]].T)
+    not_b2 = torch.eye(dc, dtype=torch.float64) - basis @ basis.T
     content = _content(layout)
     block_n = torch.tensor(content[:dc])
     conn_dim, ri_dim, thr_dim, sink_dim = content[dc : dc + 4]
