@@ -100,6 +100,15 @@ def test_cli_bench_json_on_tiny_shape(tmp_path: Path, capsys: pytest.CaptureFixt
     assert data["methods"]["speculative"]["identical_to_greedy"] is True
 
 
+def test_cli_bench_text_names_both_lookup_bounds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(_cases()[0].to_json() + "\n")
+    assert main(["bench", "--cases", str(path), "--shape", "tiny", "--replay", "--methods", "speculative"]) == 0
+    out = capsys.readouterr().out
+    assert "lookup bound (an oracle drafter knowing each answer)" in out
+    assert "lookup bound held to the drafter's width cap (" in out and "tokens):" in out
+
+
 def test_cli_bench_without_cases_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--shape", "tiny"]) == 2
     assert "--cases" in capsys.readouterr().err

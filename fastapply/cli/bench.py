@@ -101,6 +101,10 @@ def render_text(report) -> str:
         spec = report.methods["speculative"].forwards
         console.print(f"lookup bound (an oracle drafter knowing each answer): {bound} forwards; "
                       f"speculative at {spec / bound:.2f}x the bound")
+        capped = report.oracle_forwards_capped
+        if capped:
+            console.print(f"lookup bound held to the drafter's width cap ({report.draft_cap} tokens): "
+                          f"{capped} forwards; speculative at {spec / capped:.2f}x")
     for why in report.skipped:
         console.print(f"skipped {why}")
     return console.export_text()
