@@ -5,8 +5,8 @@ rewrite cannot fit the context (never sent), has the engine say when it starts m
 draft widths (``fastapply.backend.on_calibration``), and runs ``fastapply.batch.run_edits`` with
 ``write=False``. It only posts messages (``post``); it knows no widgets.
 
-A screen may let go of a run that does not stop when told (the engine's measurement does not
-look at cancel): ``stamped`` marks each message with its run's number and ``from_current_run``
+A screen may let go of a run that does not stop when told (a forward under way is not
+interrupted, and one wide forward of a big model on a CPU can take seconds): ``stamped`` marks each message with its run's number and ``from_current_run``
 makes a handler drop the messages of any run but the screen's ``run_number``.
 """
 

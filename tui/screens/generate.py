@@ -6,9 +6,9 @@ per-file state, tokens/s and draft acceptance, a progress bar beside a speed spa
 file streaming (or highlighted), the reason of the highlighted file and the live text. A file
 over the model's context is refused before anything is sent. The engine's one-off draft-width
 measurement is shown on the file's row and the run's line, and kept out of the file's figures.
-Escape or ctrl+c cancels within the engine's next check; a run that has not stopped half a
-second later (the measurement does not look at cancel) is let go of and its later messages are
-ignored; because the thread is a daemon, quitting never waits on it. ``r`` runs again the files
+Escape or ctrl+c cancels within the engine's next check (between forwards, the measurement's
+included); a run that has not stopped half a second later (one wide forward of a big model on a
+CPU can take longer) is let go of and its later messages are ignored; because the thread is a daemon, quitting never waits on it. ``r`` runs again the files
 that were cancelled, not run, cut off or failed.
 """
 
@@ -344,7 +344,7 @@ class GenerateScreen(Screen[None]):
         self.run_number += 1
         measuring = [e for e in self.progress.values() if e.state == "measuring"]
         for entry in measuring:
-            entry.reason = "cancelled; the model finishes measuring its draft widths first (a retry waits for it)"
+            entry.reason = "cancelled; the model finishes the draft-width forward under way first (a retry waits for it)"
         self.on_generation_done(GenerationDone(cancelled=True))
         if measuring:
             self.app.model_busy = "measuring draft widths"  # type: ignore[attr-defined]  # until its run ends
