@@ -344,7 +344,7 @@ class GenerateScreen(Screen[None]):
         self.run_number += 1
         measuring = [e for e in self.progress.values() if e.state == "measuring"]
         for entry in measuring:
-            entry.reason = "cancelled; the model finishes the draft-width forward under way first (a retry waits for it)"
+            entry.reason = "cancelled while measuring draft widths; the forward under way finishes first (a retry waits for it)"
         self.on_generation_done(GenerationDone(cancelled=True))
         if measuring:
             self.app.model_busy = "measuring draft widths"  # type: ignore[attr-defined]  # until its run ends
