@@ -38,6 +38,17 @@ MIN_OUTPUT_ROOM = 16  # a prompt must leave at least this many positions for the
 # Text longer than this many characters per context token is refused from its first part alone:
 # tokenizing 600 KB takes seconds, its first 64 KB (for a 4k context) a fraction of one.
 PROBE_CHARS_PER_TOKEN = 16
+# A forward as wide as the cap that costs at most this many narrow ones makes width nearly free
+# (a GPU): drafts on a track then go cap-long at once, which needs the fewest forwards.
+WIDE_IS_FREE = 2.0
+
+
+def draft_settings(cap: int, costs: dict[int, float]) -> DraftConfig:
+    """The drafter's settings for a measured cap and the per-width costs behind it."""
+    config = DraftConfig(cap=cap, start=min(16, cap))
+    if 1 in costs and cap in costs and costs[cap] <= WIDE_IS_FREE * costs[1]:
+        config.track_growth = config.track_per_match = cap
+    return config
 
 
 @dataclass(slots=True)
@@ -152,20 +163,22 @@ class Engine:
             lm = self.loaded
             key = calibration.calibration_key(lm.model, lm.name, lm.device, lm.dtype)
             cap = calibration.stored_cap(key)
+            costs = calibration.stored_costs(key) if cap is not None else {}
             if cap is None and cancel is not None and cancel.is_set():
                 return DraftConfig()
             if cap is None:
                 if self.config.on_measure is not None:
                     self.config.on_measure()
                 start = time.perf_counter()
-                costs = calibration.measure_widths(lm.model, lm.device, cancel=cancel)
+                measured = calibration.measure_widths(lm.model, lm.device, cancel=cancel)
                 if self.config.on_measured is not None:
                     self.config.on_measured(time.perf_counter() - start)
-                if costs is None:
+                if measured is None:
                     return DraftConfig()
+                costs = measured
                 cap = calibration.draft_cap(costs)
                 calibration.store_cap(key, cap, costs)
-            self._draft = DraftConfig(cap=cap, start=min(16, cap))
+            self._draft = draft_settings(cap, costs)
         return self._draft
 
     def prompt(self, request: GenerationRequest) -> Prompt:

@@ -93,6 +93,19 @@ def stored_cap(key: str, folder: Path | None = None) -> int | None:
     return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
 
 
+def stored_costs(key: str, folder: Path | None = None) -> dict[int, float]:
+    """The seconds per forward measured for each width with the stored cap ({} when none are)."""
+    entry = _read((folder or cache_dir()) / CACHE_FILE).get(key)
+    seconds = entry.get("seconds") if isinstance(entry, dict) else None
+    if not isinstance(seconds, dict):
+        return {}
+    costs: dict[int, float] = {}
+    for width, cost in seconds.items():
+        if str(width).isdigit() and isinstance(cost, (int, float)) and cost > 0:
+            costs[int(width)] = float(cost)
+    return costs
+
+
 def store_cap(key: str, cap: int, costs: dict[int, float], folder: Path | None = None) -> None:
     """Record a measured cap; a cache folder that cannot be written is skipped silently."""
     folder = folder or cache_dir()

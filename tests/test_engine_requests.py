@@ -208,3 +208,17 @@ def test_a_cancel_during_calibration_ends_the_generation_and_stores_nothing(
     engine.config.on_measure = lambda: measured.append(1)
     engine.generate(GenerationRequest(instruction="Keep it.", code="x = 1\n", method="speculative"))
     assert measured == [1] and (tmp_path / "cache" / "calibration.json").is_file()  # measured next time
+
+
+def test_drafts_go_cap_long_only_where_a_wide_forward_is_nearly_free(tmp_path: Path) -> None:
+    from fastapply.engine import calibration
+    from fastapply.engine.api import draft_settings
+
+    gpu_like = draft_settings(256, {1: 0.010, 16: 0.010, 64: 0.011, 256: 0.014})
+    cpu_like = draft_settings(256, {1: 0.008, 16: 0.013, 64: 0.027, 256: 0.085})
+    assert gpu_like.track_growth == gpu_like.track_per_match == 256
+    assert (cpu_like.track_growth, cpu_like.track_per_match) == (DraftConfig().track_growth, DraftConfig().track_per_match)
+    assert draft_settings(64, {}).track_growth == DraftConfig().track_growth  # no costs recalled: the defaults
+    calibration.store_cap("k", 256, {1: 0.010, 256: 0.014}, folder=tmp_path)
+    assert calibration.stored_costs("k", folder=tmp_path) == {1: 0.010, 256: 0.014}
+    assert calibration.stored_costs("other", folder=tmp_path) == {}
