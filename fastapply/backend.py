@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from fastapply.engine.types import GenerationRequest, GenerationResult
 from fastapply.errors import EngineFailure, UsageError
@@ -59,12 +59,13 @@ def load_model(
     *,
     device: str | None = None,
     dtype: str | None = None,
-    remote: RemoteOptions | None = None,
+    remote: RemoteOptions | Literal[False] | None = None,
 ) -> Backend:
     """Load the backend for ``model`` (``None`` means ``"default"``, or a remote server's only model).
 
     ``remote`` names an OpenAI-compatible server (the CLI resolves it from flags, configuration and
-    environment); without it, ``FASTAPPLY_API_BASE`` alone can still make the model remote.
+    environment); without it, ``FASTAPPLY_API_BASE`` alone can still make the model remote, and
+    ``remote=False`` loads it here whatever the environment says.
 
     Raises:
         UsageError: ``FASTAPPLY_BACKEND`` is malformed, or the remote options are.
@@ -75,7 +76,7 @@ def load_model(
         from fastapply.remote.options import resolve_remote
 
         remote = resolve_remote()
-    if remote is not None:
+    if remote is not None and remote is not False:
         from fastapply.remote.backend import RemoteBackend
 
         return RemoteBackend.connect(model, remote)

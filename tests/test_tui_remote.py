@@ -119,7 +119,7 @@ def test_the_switch_lists_no_server_when_none_is_configured(monkeypatch: pytest.
     assert labels == ["some/model", "default", "remote: the server's model @ http://127.0.0.1:9/v1"]
 
 
-async def test_a_local_choice_is_refused_with_the_reason_while_the_environment_names_a_server(
+async def test_a_local_choice_loads_locally_even_while_the_environment_names_a_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fastapply.tui.app import create_app
@@ -129,9 +129,12 @@ async def test_a_local_choice_is_refused_with_the_reason_while_the_environment_n
     app = create_app(path=repo, model="default", history_path=None)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.model_state == "ready", timeout=30)
-        monkeypatch.setenv("FASTAPPLY_API_BASE", "http://127.0.0.1:9/v1")  # load_model would go there
+        # without remote=False, load_model would go to this (closed) server and fail
+        monkeypatch.setenv("FASTAPPLY_API_BASE", "http://127.0.0.1:9/v1")
         app.switch_model("default")
-        await pilot.pause()
-        messages = "\n".join(n.message for n in app._notifications)
-        assert "FASTAPPLY_API_BASE=http://127.0.0.1:9/v1 sends every model to that server" in messages
-        assert app.model_state == "ready" and app.model_name == "fake-apply"  # the model in use stays
+        assert app.model_state == "loading"
+        await wait_for(pilot, lambda: app.model_state in ("ready", "failed"), timeout=30)
+        assert app.model_state == "ready" and app.model_name == "fake-apply", app.model_error
+        assert app.config.remote is None and app.config.local
+
+

@@ -111,8 +111,10 @@ class FastApplyApp(App[int]):
         hint = None if remote is not None else uncached_hub_id(self.config.model)
         if hint:
             self.call_from_thread(self.notify, hint, title="loading", severity="warning", timeout=15)
-        # remote= only when a server is named, so a substituted loader keeps the CLI's signature
-        extra = {"remote": remote} if remote is not None else {}
+        # remote= only when a server is named or local is forced, as the CLI passes it
+        extra: dict[str, Any] = {"remote": remote} if remote is not None else {}
+        if remote is None and self.config.local:
+            extra["remote"] = False
         try:
             backend = backend_module.load_model(
                 self.config.model or None, device=self.config.device, dtype=self.config.dtype, **extra
@@ -175,16 +177,11 @@ class FastApplyApp(App[int]):
         generation runs)."""
         from dataclasses import replace
 
-        from fastapply.tui.model_switch import local_blocked
-
         if any(getattr(screen, "running", False) for screen in self.screen_stack):
             self.notify("a generation is running: cancel it first", severity="warning")
             return
-        blocked = local_blocked() if remote is None else None
-        if blocked:
-            self.notify(blocked, title="cannot load locally", severity="error", timeout=10)
-            return
-        self.config = replace(self.config, model=spec, remote=remote)
+        # a local choice stays local even while FASTAPPLY_API_BASE names a server
+        self.config = replace(self.config, model=spec, remote=remote, local=remote is None)
         self.backend = None
         self.model_name = spec
         self.model_device = self.config.device or "auto"

@@ -39,6 +39,8 @@ class AppConfig:
             options); None reads it from the repository when a run starts.
         remote: the OpenAI-compatible server the model runs on (the CLI resolves it from the
             flags, the configuration and the environment); None loads the model locally.
+        local: load locally even while ``FASTAPPLY_API_BASE`` names a server (the model switch's
+            local choice).
     """
 
     path: Path = field(default_factory=Path.cwd)
@@ -54,6 +56,7 @@ class AppConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     project: Config | None = field(default=None, compare=False)
     remote: RemoteOptions | None = None
+    local: bool = False
 
 
 def edit_options(config: AppConfig, repo_root: Path) -> EditOptions:

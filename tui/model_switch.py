@@ -2,19 +2,17 @@
 server the command line, the configuration or the environment names.
 
 Each choice is what ``fastapply.backend.load_model`` is given: a model spec, and the remote
-options for a model on a server (None loads it locally; ``local_blocked`` says when the
-environment would send it to a server anyway). It reads the app's ``AppConfig``, the local model
+options for a model on a server (None loads it locally, even while the environment names a
+server: the app passes ``remote=False`` then). It reads the app's ``AppConfig``, the local model
 listing and the environment; it loads nothing and opens no connection.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fastapply.errors import UsageError
-from fastapply.remote.options import API_BASE_ENV, RemoteOptions, resolve_remote
+from fastapply.remote.options import RemoteOptions, resolve_remote
 from fastapply.tui.config import AppConfig
 
 SERVER_MODEL = "the server's model"  # a remote choice with no name: the server's only model
@@ -50,18 +48,6 @@ def configured_endpoint(config: AppConfig) -> Endpoint | None:
         return None
     # as the CLI names a remote model: the configuration's model, else the server's only one
     return Endpoint(options, getattr(config.project, "model", None) or "")
-
-
-def local_blocked(environ: Mapping[str, str] = os.environ) -> str | None:
-    """Why a local model cannot be loaded now, or None.
-
-    ``load_model`` without remote options still goes remote when ``FASTAPPLY_API_BASE`` is set,
-    so a "local" choice would ask that server for a model by the local name.
-    """
-    base = environ.get(API_BASE_ENV)
-    if not base:
-        return None
-    return f"{API_BASE_ENV}={base} sends every model to that server; unset it to load a local model"
 
 
 def remote_label(endpoint: Endpoint) -> str:
