@@ -86,6 +86,14 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The demo repository (``tui_fakes.make_demo_repo``) in a fresh folder; a module may define its own."""
+    from tui_fakes import make_demo_repo
+
+    return make_demo_repo(tmp_path / "demo")
+
+
+@pytest.fixture
 def repo_factory(tmp_path: Path) -> Callable[..., Path]:
     """``repo_factory(files, name="repo", commit=True)`` -> path of a fresh repository."""
     counter = iter(range(1000))

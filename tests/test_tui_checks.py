@@ -18,7 +18,6 @@ from tui_fakes import (
     build,
     generate,
     instruct,
-    make_demo_repo,
     review,
     select,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
@@ -30,11 +29,6 @@ from fastapply.tui.screens._checks import clean_output
 from fastapply.tui.screens._progress import reason_line
 from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.review import ReviewScreen
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 def _messages(app: Any) -> str:

@@ -24,7 +24,6 @@ from tui_fakes import (
     generate,
     git,
     instruct,
-    make_demo_repo,
     ready_picker,
     review,
     select,
@@ -33,11 +32,6 @@ from tui_fakes import (
 )
 
 from fastapply.diff import merge_hunks
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 # -- generate --------------------------------------------------------------------------------

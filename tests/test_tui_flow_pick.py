@@ -19,17 +19,11 @@ from tui_fakes import (
     FakeBackend,
     build,
     instruct,
-    make_demo_repo,
     ready_picker,
     select,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 # -- pick ------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from tui_fakes import (
     build,
     generate,
     instruct,
-    make_demo_repo,
     select,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
@@ -32,11 +31,6 @@ from tui_fakes import (
 from fastapply.tui.screens._progress import SPEED_SAMPLES
 from fastapply.tui.widgets.speed_line import SpeedLine
 from fastapply.tui.widgets.status_bar import StatusBar
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 def _text(screen: Any, selector: str) -> str:

@@ -19,16 +19,10 @@ from tui_fakes import (
     build,
     generate,
     git,
-    make_demo_repo,
     review,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 def _result(screen: ApplyScreen) -> str:

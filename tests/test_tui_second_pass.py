@@ -28,18 +28,12 @@ from tui_fakes import (
     generate,
     git,
     instruct,
-    make_demo_repo,
     ready_picker,
     review,
     select,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 def _messages(app: Any) -> str:

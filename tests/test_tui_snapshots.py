@@ -21,7 +21,6 @@ from tui_fakes import (
     build,
     generate,
     instruct,
-    make_demo_repo,
     review,
     select,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
@@ -29,11 +28,6 @@ from tui_fakes import (
 )
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_demo_repo(tmp_path / "demo")
 
 
 @pytest.mark.parametrize("size", SIZES)
