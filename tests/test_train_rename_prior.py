@@ -1,6 +1,7 @@
 """The wired rename path: on a toy file that uses ``add`` three times, the untrained rename prior
 renames every use when asked ("add to sum", "add -> sum"), changes nothing else, and still copies a
-file it is asked to leave alone."""
+file it is asked to leave alone; a method called as ``self.add`` (another token than " add") is
+renamed too."""
 
 from __future__ import annotations
 
@@ -56,6 +57,30 @@ def test_every_use_is_renamed_and_nothing_else_changes(engine, instruction) -> N
     assert expected.count("sum(") == 3 and "add" not in expected
     for method in ("greedy", "speculative"):
         assert _rewrite(engine, instruction, method) == (expected, "stop"), method
+
+
+METHOD = (
+    "import os\n\n\n"
+    "class Report:\n"
+    "    def __init__(self, title):\n"
+    "        self.title = title.strip()\n"
+    "        self.count = 0\n\n"
+    "    def add(self, n):\n"
+    "        self.count = self.count + n\n"
+    "        return self.count\n\n"
+    "    def largest(self, paths):\n"
+    "        sizes = [os.path.getsize(p) for p in paths]\n"
+    "        return self.add(max(sizes, default=0))\n"
+)
+
+
+def test_a_method_called_through_self_is_renamed_at_both_spellings(engine, tokenizer) -> None:
+    from fastapply.engine.types import GenerationRequest
+
+    assert tokenizer.encode("self.add(", add_special_tokens=False)[2] != tokenizer.encode(" add", add_special_tokens=False)[0]
+    result = engine.generate(GenerationRequest(code=METHOD, instruction="Rename the method add to push.",
+                                               path="report.py", method="greedy", max_new_tokens=400))
+    assert (result.text, result.finish_reason) == (rename_tokens(METHOD, "add", "push"), "stop")
 
 
 def test_no_op_rewrites_stay_exact(engine) -> None:

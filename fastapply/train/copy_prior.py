@@ -88,7 +88,7 @@ class PriorLayout:
     rewrite_nats: float = 100.0  # copy logit taken off every key inside the rewrite
     rename: bool = False  # four more dims for rename_prior: S0, RI, CONN, CB1 (see there); needs hidden 420
     turn_flag: float = 0.15  # S0 of the turn start
-    connector_flag: float = 0.3  # CONN of a connector token (rename_prior.CONNECTORS)
+    connector_flag: float = 0.3  # CONN of a connector token (rename_codes.CONNECTORS)
     seed: int = 0
     spans: dict[str, slice] = field(init=False, default_factory=dict)
 
@@ -168,19 +168,11 @@ def token_codes(layout: PriorLayout, tokenizer: Any) -> tuple[Any, Any]:
     ids = {m: tokenizer.convert_tokens_to_ids(m) for m in (OPEN_CODE, CLOSE_CODE, OPEN_OUTPUT, CLOSE_OUTPUT)}
     c[ids[OPEN_OUTPUT]] = c[ids[OPEN_CODE]]
     o[ids[CLOSE_OUTPUT]] = o[ids[CLOSE_CODE]]
+    if layout.rename:
+        from fastapply.train.rename_codes import rename_codes
+
+        rename_codes(layout, tokenizer, c, o)
     return c, o[:vocab]
-
-
-def _rename_flags(layout: PriorLayout, tokenizer: Any, emb: Any) -> None:
-    """The rename layout's flags (S0 on the turn start, CONN on connectors); F gives up what the
-    flags add, so every norm stays equal."""
-    emb[tokenizer.convert_tokens_to_ids(TURN_START), layout.spans["S0"]] = layout.turn_flag
-    emb[connector_ids(tokenizer), layout.spans["CONN"]] = layout.connector_flag
-    f = layout.spans["F"]
-    target = layout.const**2 + layout.input_scale**2 + layout.close_margin**2 + 1.0  # o(token) is unit
-    rest = (emb**2).sum(dim=1) - emb[:, f.start] ** 2
-    assert bool((rest < target).all()), "a token's flags outweigh its norm"
-    emb[:, f.start] = emb[:, f.start].sign() * (target - rest).sqrt()
 
 
 def _zeros(layout: PriorLayout) -> tuple[Any, Any, Any, Any]:
@@ -293,19 +285,6 @@ def _wire_move(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float)
         proj.weight.data.copy_(weight.to(proj.weight.dtype))
 
 
-CONNECTORS = (" to", " ->")  # "OLD to NEW", "OLD -> NEW": the instruction forms rename_prior reads
-
-
-def connector_ids(tokenizer: Any) -> list[int]:
-    out = []
-    for text in CONNECTORS:
-        ids = tokenizer.encode(text, add_special_tokens=False)
-        if len(ids) != 1:
-            raise ValueError(f"connector {text!r} is not one token for this tokenizer")
-        out.append(ids[0])
-    return out
-
-
 def _markers(tokenizer: Any) -> list[int]:
     """The prompt's markers, and the chat template's turn start, which is the first token: so every
     position has a latest marker, and R is never 0."""
@@ -372,7 +351,9 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
         if not layout.rename:
             emb[marker, layout.spans["F"]] *= math.sqrt(1 - 2 * layout.marker**2 / layout.close_margin**2)
     if layout.rename:
-        _rename_flags(layout, tokenizer, emb)
+        from fastapply.train.rename_codes import rename_flags
+
+        rename_flags(layout, tokenizer, emb)
     base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
     r = layout.marker**2  # R, from layer 0 on
     norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2

@@ -12,8 +12,9 @@ rename layer set by hand above it reads them:
   to be copied) ``+ 2 CB1_i`` (the token before i is a connector) ``+ 2 RI_i`` against a threshold,
   so it attends to the token after "OLD to" / "OLD -> " in the instruction when the copy predicts
   OLD, and writes that token's output code into P, strong enough to beat the copy's vote;
-- anywhere else it attends to a sink, the turn starts, whose contribution its output projection
-  cancels exactly (their ``Q`` is known, and ``S0`` tells them apart);
+- anywhere else it attends to a sink, the turn starts, whose output code the rename layout sets to
+  zero, so it writes exactly nothing (a cancellation would leave bf16 rounding noise, enough to
+  tip the copy's near ties);
 - the copy resumes by itself after a one-token name: 7 of its 8 context tokens still match.
 
 It knows one-token names only: a new name of several tokens gets its first token (``plus`` is
@@ -36,6 +37,7 @@ from fastapply.train.copy_prior import (
     build_copy_prior,
     token_codes,
 )
+from fastapply.train.rename_codes import twin_maps
 
 RENAME_HIDDEN = 420  # the copy prior's 415 wired dims and the rename path's S0, RI, CONN, CB1 (one spare)
 
@@ -82,12 +84,12 @@ def _layer2_norm2(layout: PriorLayout) -> float:
 
 
 def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer: Any, index: int) -> None:
-    """Set layer ``index`` (above the copy head) as the rename layer: head 0 as described above,
-    the other heads and the MLP silent."""
+    """Set layer ``index`` (above the copy head) as the rename layer: heads 0 and 1 as described
+    above, head 2 and the MLP silent."""
     import torch
 
     hd, dc, G = layout.head_dim, layout.code_dim, rename.match_nats
-    c, o_codes = token_codes(layout, tokenizer)
+    c, _ = token_codes(layout, tokenizer)
     turn = tokenizer.convert_tokens_to_ids(TURN_START)
     kappa = _kappa(layout, rename.layer3_norm2)
     s = math.sqrt(hd) / kappa**2  # q . k / sqrt(hd) of two normed unit features is 1 nat per unit
@@ -104,22 +106,25 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
     k = torch.zeros(hd, layout.hidden, dtype=torch.float64)
     v = torch.zeros(hd, layout.hidden, dtype=torch.float64)
     o = torch.zeros(layout.hidden, n * hd, dtype=torch.float64)
-    q[block_n, layout.spans["N"]] = 2 * G * s * not_b2
     k[block_n, layout.spans["B2"]] = torch.eye(dc, dtype=torch.float64)
-    q[conn_dim, 0] = 2 * G * s / layout.const
     k[conn_dim, layout.spans["CB1"]] = 1.0 / layout.connector_flag
-    q[ri_dim, 0] = 2 * G * s / layout.const
     k[ri_dim, layout.spans["RI"]] = 1.0
-    q[thr_dim, 0] = -rename.threshold * G * s / layout.const
     k[thr_dim, 0] = 1.0 / layout.const
-    sink = rename.threshold - 2.0 + rename.sink_margin  # a turn start has RI = 1 and nothing else
-    q[sink_dim, 0] = sink * G * s / layout.const
     k[sink_dim, layout.spans["S0"]] = 1.0 / layout.turn_flag
     width = layout.out_dim
     v[:width, layout.spans["Q"]] = torch.eye(width, dtype=torch.float64) / kappa
-    v[width, layout.spans["S0"]] = 1.0 / (layout.turn_flag * kappa)
-    o[layout.spans["P"], :width] = rename.emit_gain * torch.eye(width, dtype=torch.float64)
-    o[layout.spans["P"], width] = -rename.emit_gain * o_codes[turn]
+    sink = rename.threshold - 2.0 + rename.sink_margin  # a turn start has RI = 1 and nothing else
+    t, u = twin_maps(layout)
+    # head 0: the name as the instruction spells it (" add"); head 1: its bare twin ("add", as in
+    # self.add), whose code is T c(" add"), answered with the bare twin of the new name, U o(" sum")
+    for head, (t_h, u_h) in enumerate(((torch.eye(dc, dtype=torch.float64), torch.eye(width, dtype=torch.float64)), (t, u))):
+        at = head * hd
+        q[at + block_n, layout.spans["N"]] = 2 * G * s * not_b2 @ t_h.T
+        q[at + conn_dim, 0] = 2 * G * s / layout.const
+        q[at + ri_dim, 0] = 2 * G * s / layout.const
+        q[at + thr_dim, 0] = -rename.threshold * G * s / layout.const
+        q[at + sink_dim, 0] = sink * G * s / layout.const
+        o[layout.spans["P"], at : at + width] = rename.emit_gain * u_h
     layer = model.model.layers[index]
     with torch.no_grad():
         for proj, weight in ((layer.self_attn.q_proj, q), (layer.self_attn.k_proj, k),

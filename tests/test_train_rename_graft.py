@@ -1,0 +1,62 @@
+"""Grafting trained copy-preset layers above the rename layer: a widened layer computes on the old
+dims exactly what it computed before, and the grafted model has the rename layer where asked."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastapply.train.copy_prior import PriorLayout, build_copy_prior  # noqa: E402
+from fastapply.train.rename_graft import WIRED, _widen, graft  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from fastapply.engine.load import TOKENIZER_DIR, load_tokenizer
+
+    return load_tokenizer(TOKENIZER_DIR)
+
+
+@pytest.fixture(scope="module")
+def trained(tokenizer):
+    model = build_copy_prior(tokenizer, PriorLayout(layers=5)).eval()
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for layer in model.model.layers[WIRED:]:
+            for p in layer.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.05 + (1.0 if p.ndim == 1 else 0.0))
+    return model
+
+
+def test_a_widened_layer_computes_the_same_on_the_old_dims(trained) -> None:
+    from transformers import LlamaConfig
+    from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
+
+    old = trained.model.layers[3]
+    cfg = LlamaConfig(**{**trained.config.to_dict(), "hidden_size": 420})
+    cfg._attn_implementation = old.self_attn.config._attn_implementation  # the same masking as the original
+    wide = LlamaDecoderLayer(cfg, 3).eval()
+    wide.load_state_dict(_widen(old.state_dict(), 420))
+    x = torch.randn(1, 12, 417)
+    x_wide = torch.cat([x, torch.zeros(1, 12, 3)], dim=-1)
+    pos = torch.arange(12)[None]
+    with torch.no_grad():
+        rope = LlamaRotaryEmbedding(trained.config)(x, pos)
+        a = old(x, position_embeddings=rope, position_ids=pos)
+        b = wide(x_wide, position_embeddings=rope, position_ids=pos)
+    a, b = (t[0] if isinstance(t, tuple) else t for t in (a, b))
+    assert torch.allclose(b[..., :417], a, atol=1e-5) and not b[..., 417:].any()
+
+
+@pytest.mark.parametrize("rename_last", [False, True])
+def test_the_rename_layer_sits_where_asked(tokenizer, trained, rename_last) -> None:
+    model = graft(trained, tokenizer, (4, 3), rename_last=rename_last)
+    layers = model.model.layers
+    assert len(layers) == WIRED + 3 and model.config.hidden_size == 420
+    rename_at = WIRED + 2 if rename_last else WIRED
+    slots = [i for i in range(WIRED, WIRED + 3) if i != rename_at]
+    for slot, src in zip(slots, (4, 3)):
+        assert torch.equal(layers[slot].mlp.up_proj.weight[:, :417], trained.model.layers[src].mlp.up_proj.weight)
+    with pytest.raises(ValueError, match="must lie in"):
+        graft(trained, tokenizer, (2,))
