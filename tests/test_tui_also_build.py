@@ -20,6 +20,7 @@ from tui_fakes import (
     instruct,
     review,
     select,
+    to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
@@ -111,8 +112,7 @@ async def test_the_text_edited_in_editor_is_what_is_reviewed_and_written(
         assert app.session.decisions.get("src/util.py", {}) == {}
         view = screen.query_one("DiffView")
         assert view._views[0].hunk is result.hunks[0]  # the view shows the edited hunks
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await to_apply(pilot)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen.record is not None)
     assert "return 'baz'" in (repo / "src/util.py").read_text()

@@ -27,6 +27,7 @@ from tui_fakes import (
     ready_picker,
     review,
     select,
+    to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
@@ -211,9 +212,7 @@ async def test_commit_uses_the_edited_message(repo: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await generate(pilot, "src/app.py")
         await review(pilot)
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
-        screen = app.screen
+        screen = await to_apply(pilot)
         await pilot.click("#apply-commit")
         message = screen.query_one("#apply-message")
         assert not message.disabled
@@ -234,8 +233,7 @@ async def test_ctrl_z_undoes_the_apply_and_shows_it(repo: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await generate(pilot, "src/app.py")
         await review(pilot)
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await to_apply(pilot)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen.record is not None)
         assert (repo / "src/app.py").read_bytes() != before
@@ -257,8 +255,7 @@ async def test_changed_on_disk_shows_banner_and_apply_is_refused(repo: Path) -> 
         (repo / "src/app.py").write_text("someone else was here\n")
         await wait_for(pilot, lambda: banner.has_class("-visible"), timeout=3)
         assert "changed on disk" in str(banner.render())
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await to_apply(pilot)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "not applied" in str(app.screen.query_one("#apply-result").render()))
         assert app.screen.record is None
@@ -270,8 +267,7 @@ async def test_new_edit_returns_to_a_clean_picker(repo: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await generate(pilot, "src/app.py")
         await review(pilot)
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await to_apply(pilot)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen.record is not None)
         await pilot.press("ctrl+n")

@@ -27,6 +27,7 @@ from tui_fakes import (
     ready_picker,
     review,
     select,
+    to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the backend through load_model)
     wait_for,
 )
@@ -88,13 +89,12 @@ async def _open(pilot: Any, where: str) -> None:
         await select(pilot, "big.py")
         screen = await instruct(pilot, "rename foo")
         await wait_for(pilot, lambda: screen.progress["big.py"].state in ("starting", "measuring", "streaming"))
-    else:
+    elif where != "pick":  # the picker is where the app opens
         await generate(pilot, "src/util.py")
         if where in ("review", "apply", "applied"):
             await review(pilot)
         if where in ("apply", "applied"):
-            await pilot.press("a", "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+            await to_apply(pilot)
         if where == "applied":
             screen = app.screen
             await pilot.press("ctrl+s")

@@ -20,6 +20,7 @@ from tui_fakes import (
     generate,
     git,
     review,
+    to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
@@ -38,9 +39,7 @@ async def _commit_then_undo(pilot: Any, repo: Path) -> tuple[ApplyScreen, str, b
     before = (repo / "src/app.py").read_bytes()
     await generate(pilot, "src/app.py")
     await review(pilot)
-    await pilot.press("a", "enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
-    screen = app.screen
+    screen = await to_apply(pilot)
     await pilot.click("#apply-commit")
     await pilot.press("ctrl+s")
     await wait_for(pilot, lambda: screen.record is not None)

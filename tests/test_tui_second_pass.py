@@ -31,6 +31,7 @@ from tui_fakes import (
     ready_picker,
     review,
     select,
+    to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
@@ -166,9 +167,7 @@ async def _apply(pilot: Any, *, commit: bool) -> ApplyScreen:
     app = pilot.app
     await generate(pilot, "src/app.py")
     await review(pilot)
-    await pilot.press("a", "enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
-    screen = app.screen
+    screen = await to_apply(pilot)
     if commit:
         await pilot.click("#apply-commit")
     await pilot.press("ctrl+s")
@@ -199,8 +198,7 @@ async def test_tabbing_into_the_commit_message_does_not_select_it(repo: Path) ->
     async with app.run_test(size=(80, 24)) as pilot:
         await generate(pilot, "src/app.py")
         await review(pilot)
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await to_apply(pilot)
         await pilot.click("#apply-commit")
         message = app.screen.query_one("#apply-message")
         default = message.value
@@ -319,8 +317,7 @@ async def test_every_footer_fits_80_columns_with_the_keys_that_matter(repo: Path
         await review(pilot)
         await pilot.pause()
         _footer_fits(app, "apply", "help", "file", "all", "]", "[", "A", "D")
-        await pilot.press("a", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await to_apply(pilot)
         await pilot.pause()
         _footer_fits(app, "apply", "help")
 

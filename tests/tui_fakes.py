@@ -24,6 +24,7 @@ from textual.pilot import Pilot
 
 from fastapply.engine.types import EngineError, GenerationRequest, GenerationResult, GenerationStats
 from fastapply.tui.app import FastApplyApp, create_app
+from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.generate import GenerateScreen
 from fastapply.tui.screens.instruct import InstructScreen
 from fastapply.tui.screens.pick import PickScreen
@@ -249,6 +250,14 @@ async def review(pilot: Pilot[Any]) -> ReviewScreen:
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
     await pilot.pause()
+    return app.screen
+
+
+async def to_apply(pilot: Pilot[Any]) -> ApplyScreen:
+    """From review: accept the file on screen and open the apply screen."""
+    app: Any = pilot.app
+    await pilot.press("a", "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen))
     return app.screen
 
 
