@@ -15,13 +15,16 @@ rename layer set by hand above it reads them:
 - anywhere else it attends to a sink, the turn starts, whose output code the rename layout sets to
   zero, so it writes exactly nothing (a cancellation would leave bf16 rounding noise, enough to
   tip the copy's near ties);
+- its head 1 does the same for the bare spelling (``self.add``, ``(add``: another token than
+  `` add``): ``rename_codes`` makes a bare word's codes fixed rotations of the spaced word's,
+  ``c(bare) = T c(spaced)`` and ``o(bare) = U o(spaced)``, so the head queries with ``T^T N`` and
+  answers with ``U o(new)``;
 - the copy resumes by itself after a one-token name: 7 of its 8 context tokens still match.
 
-It knows one-token names only: a new name of several tokens gets its first token (``plus`` is
-``pl`` + ``us``: ``add`` becomes ``pl``), and an old name spelled with other tokens in the code
-(``self.add`` has no leading space) is not found. It renames every occurrence the copy emits, in
-comments and strings too, and in every scope. Knows the copy prior's layout and transformers'
-Llama; nothing about training.
+It knows one-token names only: a new name of several tokens gets its first token and nothing more
+(``plus`` is ``pl`` + ``us``, so ``add`` becomes ``pl``: a wrong edit), and an old name of several
+tokens is not found. It renames every occurrence the copy emits, in comments and strings too, and
+in every scope. Knows the copy prior's layout and transformers' Llama; nothing about training.
 """
 
 from __future__ import annotations
