@@ -18,6 +18,7 @@ from fastapply.tui.widgets.status_bar import StatusBar
 from tui_fakes import (
     FakeBackend,
     build,
+    held_loader,
     instruct,
     ready_picker,
     select,
@@ -102,11 +103,7 @@ async def test_picker_works_while_the_model_loads(repo: Path) -> None:
     release = threading.Event()
     fake = FakeBackend()
 
-    def slow_loader() -> FakeBackend:
-        release.wait(10)
-        return fake
-
-    app = build(repo, loader=slow_loader)
+    app = build(repo, loader=held_loader(release, fake))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and bool(app.screen.files))
         assert app.model_state == "loading"

@@ -18,6 +18,7 @@ import pytest
 from textual.widgets import DataTable
 from tui_fakes import (
     FakeBackend,
+    held_loader,
     MeasuringBackend,
     TickingClock,
     build,
@@ -41,11 +42,7 @@ async def test_the_measurement_is_named_on_the_row_and_the_run_line_and_kept_out
     release = threading.Event()
     fake = MeasuringBackend()
 
-    def slow() -> MeasuringBackend:
-        release.wait(10)
-        return fake
-
-    app = build(repo, loader=slow)
+    app = build(repo, loader=held_loader(release, fake))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, "src/app.py", model=False)
         screen = await instruct(pilot, "rename foo")

@@ -27,6 +27,7 @@ from tui_fakes import (
     build,
     generate,
     git,
+    held_loader,
     instruct,
     ready_picker,
     review,
@@ -71,11 +72,7 @@ async def test_a_file_found_over_the_context_after_the_load_is_refused_unsent(re
     release = threading.Event()
     fake = FakeBackend(max_context=100)
 
-    def slow() -> FakeBackend:
-        release.wait(10)
-        return fake
-
-    app = build(repo, loader=slow)
+    app = build(repo, loader=held_loader(release, fake))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, "src/app.py", "src/util.py", model=False)  # estimates only, no context yet
         screen = await instruct(pilot, "rename foo")
@@ -246,11 +243,7 @@ async def test_the_waiting_line_goes_once_the_model_is_ready(repo: Path) -> None
     release = threading.Event()
     fake = FakeBackend(pause_at=0)  # held before any text: the line must go without it
 
-    def slow() -> FakeBackend:
-        release.wait(10)
-        return fake
-
-    app = build(repo, loader=slow)
+    app = build(repo, loader=held_loader(release, fake))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, "src/app.py", model=False)
         screen = await instruct(pilot, "rename foo")

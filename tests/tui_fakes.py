@@ -253,6 +253,17 @@ async def review(pilot: Pilot[Any]) -> ReviewScreen:
     return app.screen
 
 
+def held_loader(release: threading.Event, backend: Any) -> Callable[[], Any]:
+    """A loader (``build(loader=...)``) that hands over ``backend`` once ``release`` is set (10 s at
+    most): a model that is still loading while the test acts."""
+
+    def load() -> Any:
+        release.wait(10)
+        return backend
+
+    return load
+
+
 async def to_apply(pilot: Pilot[Any]) -> ApplyScreen:
     """From review: accept the file on screen and open the apply screen."""
     app: Any = pilot.app
