@@ -114,7 +114,7 @@ async def test_the_run_ends_with_its_rate_and_draft_acceptance(repo: Path) -> No
 
 @pytest.mark.parametrize("key", ["escape", "ctrl+c"])
 async def test_a_cancel_during_the_measurement_ends_the_run_within_a_second(repo: Path, key: str) -> None:
-    fake = MeasuringBackend(deaf=True)  # measuring, the engine does not look at cancel
+    fake = MeasuringBackend(deaf=True)  # one long forward under way does not look at cancel
     app = build(repo, fake)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
