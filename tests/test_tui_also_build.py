@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapply.tui.screens.apply import ApplyScreen
-from fastapply.tui.screens.generate import GenerateScreen
 from fastapply.tui.screens.instruct import InstructScreen
 from fastapply.tui.widgets.prompt_input import PromptInput
 from fastapply.tui.widgets.selected_list import SelectedTable
@@ -17,29 +15,13 @@ from tui_fakes import (
     FakeBackend,
     build,
     generate,
-    instruct,
+    notifications,
     review,
     select,
     to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
-
-
-def _messages(app: Any) -> str:
-    return "\n".join(n.message for n in app._notifications)
-
-
-async def _start_stuck(pilot: Any, fake: FakeBackend, path: str = "src/app.py") -> GenerateScreen:
-    """A generation that sits in its "prefill" (sent, nothing streamed yet)."""
-    await select(pilot, path)
-    screen = await instruct(pilot, "rename foo")
-    await wait_for(pilot, lambda: screen.progress[path].state == "starting")
-    return screen
-
-
-def _messages(app: Any) -> str:
-    return "\n".join(n.message for n in app._notifications)
 
 
 # -- also build: the review's file list, n running on to the next file ------------------------
@@ -127,7 +109,7 @@ async def test_a_failing_editor_keeps_the_rewrite(repo: Path, monkeypatch: pytes
         await review(pilot)
         before = app.session.results["src/util.py"]
         await pilot.press("e")
-        await wait_for(pilot, lambda: "exited with status 1" in _messages(app))
+        await wait_for(pilot, lambda: "exited with status 1" in notifications(app))
         assert app.session.results["src/util.py"] is before
 
 

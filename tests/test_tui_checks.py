@@ -11,9 +11,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
 from rich.console import Console
 from tui_fakes import (
+    notifications,
     ScriptedBackend,
     build,
     generate,
@@ -29,10 +29,6 @@ from fastapply.tui.screens._checks import clean_output
 from fastapply.tui.screens._progress import reason_line
 from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.review import ReviewScreen
-
-
-def _messages(app: Any) -> str:
-    return "\n".join(n.message for n in app._notifications)
 
 
 def _plain(renderable: Any) -> str:
@@ -131,7 +127,7 @@ async def test_a_failing_file_applies_after_the_explicit_key_and_only_then(repo:
         await pilot.press("a", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)  # nothing else is accepted: the apply is refused
-        assert "! applies one anyway" in _messages(app)
+        assert "! applies one anyway" in notifications(app)
         assert (repo / "src/app.py").read_bytes() == before
         await pilot.press("exclamation_mark")
         await pilot.pause()

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapply.tui.screens.generate import GenerateScreen
 from fastapply.tui.screens.instruct import InstructScreen
 from fastapply.tui.screens.pick import PickScreen

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapply.tui.screens.apply import ApplyScreen
 from fastapply.tui.screens.review import ReviewScreen
 from textual.widgets import Checkbox

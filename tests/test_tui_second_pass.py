@@ -29,25 +29,15 @@ from tui_fakes import (
     git,
     held_loader,
     instruct,
+    notifications,
     ready_picker,
     review,
     select,
+    start_stuck,
     to_apply,
     tui_model_seam,  # noqa: F401  (autouse: the app loads the fake through load_model)
     wait_for,
 )
-
-
-def _messages(app: Any) -> str:
-    return "\n".join(n.message for n in app._notifications)
-
-
-async def _start_stuck(pilot: Any, fake: FakeBackend, path: str = "src/app.py") -> GenerateScreen:
-    """A generation that sits in its "prefill" (sent, nothing streamed yet)."""
-    await select(pilot, path)
-    screen = await instruct(pilot, "rename foo")
-    await wait_for(pilot, lambda: screen.progress[path].state == "starting")
-    return screen
 
 
 # -- 1: a file over the context is refused before it is sent; every way out ends a run -------
@@ -64,7 +54,7 @@ async def test_a_file_over_the_context_cannot_be_sent_and_says_the_numbers(repo:
         await pilot.press("i")
         await pilot.pause()
         assert isinstance(app.screen, PickScreen)
-        assert "over the context: 60 tokens in and as many out need 120; the model holds 100" in _messages(app)
+        assert "over the context: 60 tokens in and as many out need 120; the model holds 100" in notifications(app)
     assert fake.calls == []
 
 
@@ -89,7 +79,7 @@ async def test_escape_and_ctrl_c_end_a_generation_within_a_second_even_in_prefil
     fake = FakeBackend(prefill=60.0)
     app = build(repo, fake)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _start_stuck(pilot, fake)
+        screen = await start_stuck(pilot)
         assert "sending" in str(screen.query_one("#gen-total").render())
         pressed = time.monotonic()
         await pilot.press(key)
@@ -181,12 +171,12 @@ async def test_undo_after_a_commit_says_the_commit_stays_and_apply_works_again(r
         assert commit
         await pilot.press("ctrl+z")
         await wait_for(pilot, lambda: (repo / "src/app.py").read_bytes() == before)
-        await wait_for(pilot, lambda: "stays in history" in _messages(app))
-        assert commit[:10] in _messages(app)
+        await wait_for(pilot, lambda: "stays in history" in notifications(app))
+        assert commit[:10] in notifications(app)
         assert "ctrl+s applies again" in str(screen.query_one("#apply-result").render())
         await pilot.press("ctrl+s")  # no longer "already applied"
         await wait_for(pilot, lambda: screen.record is not None and (repo / "src/app.py").read_bytes() != before)
-        assert "already applied" not in _messages(app)
+        assert "already applied" not in notifications(app)
         assert screen.record.commit is None  # the first commit already holds these changes
 
 
@@ -277,7 +267,7 @@ async def test_ctrl_z_on_the_instruct_screen_is_undo_not_typing_undo(repo: Path)
         await wait_for(pilot, lambda: isinstance(app.screen, InstructScreen))
         await pilot.press(*"rename foo")
         await pilot.press("ctrl+z")
-        await wait_for(pilot, lambda: "nothing to undo" in _messages(app))
+        await wait_for(pilot, lambda: "nothing to undo" in notifications(app))
         assert app.screen.query_one(PromptInput).text == "rename foo"
 
 

@@ -253,6 +253,19 @@ async def review(pilot: Pilot[Any]) -> ReviewScreen:
     return app.screen
 
 
+def notifications(app: Any) -> str:
+    """Every notification the app has shown so far, one per line."""
+    return "\n".join(n.message for n in app._notifications)
+
+
+async def start_stuck(pilot: Pilot[Any], path: str = "src/app.py") -> GenerateScreen:
+    """Send ``path`` to a fake that holds its "prefill" (sent, nothing streamed yet)."""
+    await select(pilot, path)
+    screen = await instruct(pilot, "rename foo")
+    await wait_for(pilot, lambda: screen.progress[path].state == "starting")
+    return screen
+
+
 def held_loader(release: threading.Event, backend: Any) -> Callable[[], Any]:
     """A loader (``build(loader=...)``) that hands over ``backend`` once ``release`` is set (10 s at
     most): a model that is still loading while the test acts."""
