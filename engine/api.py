@@ -162,24 +162,27 @@ class Engine:
         if self._draft is None:
             lm = self.loaded
             key = calibration.calibration_key(lm.model, lm.name, lm.device, lm.dtype)
-            cap = calibration.stored_cap(key)
-            costs = calibration.stored_costs(key) if cap is not None else {}
-            if cap is None and cancel is not None and cancel.is_set():
+            found = calibration.stored(key) or self._measure(key, cancel)
+            if found is None:
                 return DraftConfig()
-            if cap is None:
-                if self.config.on_measure is not None:
-                    self.config.on_measure()
-                start = time.perf_counter()
-                measured = calibration.measure_widths(lm.model, lm.device, cancel=cancel)
-                if self.config.on_measured is not None:
-                    self.config.on_measured(time.perf_counter() - start)
-                if measured is None:
-                    return DraftConfig()
-                costs = measured
-                cap = calibration.draft_cap(costs)
-                calibration.store_cap(key, cap, costs)
-            self._draft = draft_settings(cap, costs)
+            self._draft = draft_settings(*found)
         return self._draft
+
+    def _measure(self, key: str, cancel: threading.Event | None) -> tuple[int, dict[int, float]] | None:
+        """Measure the draft widths and store the cap; None when ``cancel`` cut it short."""
+        if cancel is not None and cancel.is_set():
+            return None
+        if self.config.on_measure is not None:
+            self.config.on_measure()
+        start = time.perf_counter()
+        costs = calibration.measure_widths(self.loaded.model, self.loaded.device, cancel=cancel)
+        if self.config.on_measured is not None:
+            self.config.on_measured(time.perf_counter() - start)
+        if costs is None:
+            return None
+        cap = calibration.draft_cap(costs)
+        calibration.store_cap(key, cap, costs)
+        return cap, costs
 
     def prompt(self, request: GenerationRequest) -> Prompt:
         """The tokenized prompt: the caller's raw ``prompt``, else the rewrite of ``code``."""

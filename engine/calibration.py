@@ -87,23 +87,27 @@ def _read(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def stored_cap(key: str, folder: Path | None = None) -> int | None:
+def stored(key: str, folder: Path | None = None) -> tuple[int, dict[int, float]] | None:
+    """The stored cap and the seconds per forward measured for each width, or None (no valid cap)."""
     entry = _read((folder or cache_dir()) / CACHE_FILE).get(key)
-    cap = entry.get("cap") if isinstance(entry, dict) else None
-    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
+    if not isinstance(entry, dict):
+        return None
+    cap = entry.get("cap")
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0:
+        return None
+    seconds = entry.get("seconds")
+    costs = {
+        int(width): float(cost)
+        for width, cost in (seconds.items() if isinstance(seconds, dict) else ())
+        if str(width).isdigit() and isinstance(cost, (int, float)) and cost > 0
+    }
+    return cap, costs
 
 
 def stored_costs(key: str, folder: Path | None = None) -> dict[int, float]:
     """The seconds per forward measured for each width with the stored cap ({} when none are)."""
-    entry = _read((folder or cache_dir()) / CACHE_FILE).get(key)
-    seconds = entry.get("seconds") if isinstance(entry, dict) else None
-    if not isinstance(seconds, dict):
-        return {}
-    costs: dict[int, float] = {}
-    for width, cost in seconds.items():
-        if str(width).isdigit() and isinstance(cost, (int, float)) and cost > 0:
-            costs[int(width)] = float(cost)
-    return costs
+    found = stored(key, folder)
+    return {} if found is None else found[1]
 
 
 def store_cap(key: str, cap: int, costs: dict[int, float], folder: Path | None = None) -> None:

@@ -164,7 +164,7 @@ class Drafter:
         cfg = self.config
         # A longer draft from the same source never accepts fewer tokens, but on a CPU each draft
         # token costs about a twenty-fifth of a forward: lengths follow the evidence for the source.
-        on_track = self._mode == "aligned" or any(self._source is t.tokens for t in self.tracks)
+        on_track = self._mode == "aligned" or self._track_of_source() is not None
         if on_track:  # the expected text (found again by a copy too): long once a run is verified
             wanted = max(cfg.start, cfg.track_growth * self._run, cfg.track_per_match * self._matched)
         elif self._mode == "copy":  # a short match elsewhere is a weak guess until tokens of it verify
@@ -172,6 +172,10 @@ class Drafter:
         else:
             wanted = self.length
         return min(cfg.cap, wanted)
+
+    def _track_of_source(self) -> Track | None:
+        """The track whose tokens the current source is (a copy from elsewhere may land in one)."""
+        return next((t for t in self.tracks if t.tokens is self._source), None)
 
     def start(self, first: int) -> None:
         """Record the first generated token (from the prefill)."""
@@ -206,7 +210,7 @@ class Drafter:
                 self._anchor.pointer = self._pos
             if self._run >= self.config.confirm_run:
                 # A long verified copy of a track's own tokens is where the output stands in it.
-                track = next((t for t in self.tracks if t.tokens is self._source), None)
+                track = self._track_of_source()
                 if track is not None:
                     self._track, self._mode, track.pointer = track, "aligned", self._pos
             return

@@ -6,8 +6,9 @@ draft widths (``fastapply.backend.on_calibration``), and runs ``fastapply.batch.
 ``write=False``. It only posts messages (``post``); it knows no widgets.
 
 A screen may let go of a run that does not stop when told (a forward under way is not
-interrupted, and one wide forward of a big model on a CPU can take seconds): ``stamped`` marks each message with its run's number and ``from_current_run``
-makes a handler drop the messages of any run but the screen's ``run_number``.
+interrupted, and one wide forward of a big model on a CPU can take seconds): ``stamped`` marks
+each message with its run's number and ``from_current_run`` makes a handler drop the messages of
+any run but the screen's ``run_number``.
 """
 
 from __future__ import annotations

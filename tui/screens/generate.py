@@ -8,8 +8,9 @@ over the model's context is refused before anything is sent. The engine's one-of
 measurement is shown on the file's row and the run's line, and kept out of the file's figures.
 Escape or ctrl+c cancels within the engine's next check (between forwards, the measurement's
 included); a run that has not stopped half a second later (one wide forward of a big model on a
-CPU can take longer) is let go of and its later messages are ignored; because the thread is a daemon, quitting never waits on it. ``r`` runs again the files
-that were cancelled, not run, cut off or failed.
+CPU can take longer) is let go of and its later messages are ignored; because the thread is a
+daemon, quitting never waits on it. ``r`` runs again the files that were cancelled, not run, cut
+off or failed.
 """
 
 from __future__ import annotations
@@ -344,7 +345,9 @@ class GenerateScreen(Screen[None]):
         self.run_number += 1
         measuring = [e for e in self.progress.values() if e.state == "measuring"]
         for entry in measuring:
-            entry.reason = "cancelled while measuring draft widths; the forward under way finishes first (a retry waits for it)"
+            entry.reason = (
+                "cancelled while measuring draft widths; the forward under way finishes first (a retry waits for it)"
+            )
         self.on_generation_done(GenerationDone(cancelled=True))
         if measuring:
             self.app.model_busy = "measuring draft widths"  # type: ignore[attr-defined]  # until its run ends

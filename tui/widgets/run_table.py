@@ -13,23 +13,23 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-COLUMNS = ("file", "state", "tps", "accept", "done")
+# (key, label, width): the order of ``row_cells``; the file column takes what is left
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("file", "file", None), ("state", "state", 12), ("tps", "tok/s", 7), ("accept", "accept", 6), ("done", "done", 4),
+)
 
 
 class RunTable(DataTable[Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
-        self.add_column("file", key="file")
-        self.add_column("state", key="state", width=12)
-        self.add_column("tok/s", key="tps", width=7)
-        self.add_column("accept", key="accept", width=6)
-        self.add_column("done", key="done", width=4)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     def add_file(self, path: str, cells: tuple[Text, ...]) -> None:
         self.add_row(*cells, key=path)
 
     def show(self, path: str, cells: tuple[Text, ...]) -> None:
-        for key, value in zip(COLUMNS, cells):
+        for (key, _, _), value in zip(COLUMNS, cells):
             self.update_cell(path, key, value)
 
     def move_to(self, path: str) -> None:
