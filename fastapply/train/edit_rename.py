@@ -43,7 +43,8 @@ def rename_tokens(text: str, old: str, new: str, first_line: int = 1, last_line:
     return "".join(lines)
 
 
-def _name_tokens(text: str) -> list[str]:
+def name_tokens(text: str) -> list[str]:
+    """The NAME tokens of ``text``, in order (raises ``tokenize.TokenError`` on broken text)."""
     return [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.NAME]
 
 
@@ -64,7 +65,7 @@ def _phrase(rng: random.Random, what: str, old: str, new: str) -> str:
 def make_rename(rng: random.Random, text: str, path: str = "") -> Edit | None:
     try:
         tree = ast.parse(text)
-        names = _name_tokens(text)
+        names = name_tokens(text)
     except (SyntaxError, ValueError, tokenize.TokenError, IndentationError):
         return None
     counts: dict[str, int] = {}

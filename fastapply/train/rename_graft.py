@@ -1,7 +1,7 @@
 """Graft the wired rename path onto a trained copy-prior model.
 
 A model of the ``copy`` preset keeps its first three layers and its embeddings exactly as
-``copy_prior`` set them, so they can be rebuilt with the rename layout (two more wired dims) and
+``copy_prior`` set them, so they can be rebuilt with the rename layout (four more flag dims) and
 the trained layers above put back on top, in the order asked, with the rename layer where asked.
 The residual is wider (``RENAME_HIDDEN``): the trained layers read the new dims with zero weights,
 write nothing there, and their norms are rescaled so the old dims are normalised as before; what
@@ -71,15 +71,13 @@ def graft(trained: Any, tokenizer: Any, keep: tuple[int, ...], rename: RenameLay
 def graft_folder(src: Path, dst: Path, keep: tuple[int, ...], *, rename_last: bool = False, bf16: bool = True) -> Path:
     """Load a trained model folder, graft, and save it as a loadable folder; returns the weights file."""
     import torch
-    from transformers import AutoModelForCausalLM
 
-    from fastapply.engine.load import load_tokenizer
+    from fastapply.engine.load import load_model
     from fastapply.train.loop import save_model
 
-    trained = AutoModelForCausalLM.from_pretrained(str(src), dtype=torch.float32, use_safetensors=True)
-    tokenizer = load_tokenizer(str(src))
-    model = graft(trained, tokenizer, keep, rename_last=rename_last)
+    loaded = load_model(str(src), device="cpu", dtype="float32")
+    model = graft(loaded.model, loaded.tokenizer, keep, rename_last=rename_last)
     if bf16:
         model = model.to(torch.bfloat16)
-    save_model(model, tokenizer, dst)
+    save_model(model, loaded.tokenizer, dst)
     return dst / "model.safetensors"

@@ -44,6 +44,7 @@ from fastapply.train.rename_codes import twin_maps
 
 RENAME_HIDDEN = 420  # the copy prior's 415 wired dims and the rename path's S0, RI, CONN, CB1 (one spare)
 
+
 @dataclass(frozen=True, slots=True)
 class RenameLayout:
     match_nats: float = 80.0  # G: score per unit of each condition

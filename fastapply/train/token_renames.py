@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Any
 
 from fastapply.train.edit_common import WORDS, Edit, identifiers, is_plain_name, parses
-from fastapply.train.edit_rename import rename_tokens
+from fastapply.train.edit_rename import name_tokens, rename_tokens
 
 WORDINGS = (  # the two forms the wired path reads, in phrasings the training data never used
     "Please change {old} to {new} everywhere in this file.",
@@ -52,13 +52,12 @@ def token_renames(tokenizer: Any, texts: list[tuple[str, str]], per_kind: int, s
     """Up to ``per_kind`` edits of each kind above, from ``(path, text)`` pairs of held-out files."""
     rng = random.Random(seed)
     one_token_words = [w for w in WORDS if _one_token(tokenizer, w)]
-    two_token_words = [w for w in WORDS if len(tokenizer.encode(" " + w, add_special_tokens=False)) >= 2]
+    two_token_words = [w for w in WORDS if not _one_token(tokenizer, w)]
     got: Counter[str] = Counter()
     out: list[Edit] = []
     for path, text in texts:
         try:
-            counts = Counter(t.string for t in tokenize.generate_tokens(io.StringIO(text).readline)
-                             if t.type == tokenize.NAME)
+            counts = Counter(name_tokens(text))
         except (tokenize.TokenError, IndentationError, SyntaxError):
             continue
         taken = identifiers(text)
