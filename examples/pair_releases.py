@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import tarfile
 from pathlib import Path
+
+from fastapply.engine.bench.cases import BenchCase
 
 MIN_LINES, MAX_LINES, MAX_CHANGED = 60, 600, 0.30
 
@@ -46,7 +47,7 @@ def changed_share(before: str, after: str) -> float:
     return (len(old) - same + len(new) - same) / max(1, len(old))
 
 
-def pair(old: dict[str, str], new: dict[str, str], label: str) -> list[dict[str, str]]:
+def pair(old: dict[str, str], new: dict[str, str], label: str) -> list[BenchCase]:
     cases = []
     for path in sorted(old.keys() & new.keys()):
         before, after = old[path], new[path]
@@ -55,7 +56,7 @@ def pair(old: dict[str, str], new: dict[str, str], label: str) -> list[dict[str,
             continue
         if changed_share(before, after) > MAX_CHANGED:
             continue
-        cases.append({"path": path, "instruction": f"Update {path} to {label}.", "before": before, "after": after})
+        cases.append(BenchCase(path, f"Update {path} to {label}.", before, after))
     return cases
 
 
@@ -69,7 +70,7 @@ def main() -> None:
     label = Path(args.new).name.removesuffix(".tar.gz")
     cases = pair(read_release(args.old, args.suffix), read_release(args.new, args.suffix), label)
     with open(args.out, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(case) + "\n" for case in cases)
+        handle.writelines(case.to_json() + "\n" for case in cases)
     print(f"{len(cases)} case(s) written to {args.out}")
 
 
