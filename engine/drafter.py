@@ -46,6 +46,7 @@ class DraftConfig:
     # (distance ahead of the pointer, suffix tokens that must match there), nearest first
     match_by_distance: tuple[tuple[int, int], ...] = ((16, 1), (64, 3), (512, 6))
     near: int = 64  # a resume point farther than this is tentative...
+    close: int = 16  # ...and one this near counts a matched token more against a copy from elsewhere
     confirm_run: int = 16  # ...until this many of its tokens are verified in a row
     copy_per_match: int = 8  # a fresh copy from elsewhere drafts at most this many tokens per matched one
     copy_growth: int = 4  # ...and a copy verified for r tokens in a row up to this many times r
@@ -244,21 +245,24 @@ class Drafter:
 
     def _resync(self, history: list[int]) -> None:
         # The best source now: the track whose resume point has the longest match, unless the
-        # output so far or the prompt matches longer still. On a tie, a credible track wins (the
+        # output so far or the prompt matches longer still; a resume point close to its track's
+        # pointer counts one token more (where the output was is the likelier way back than a
+        # repeat of one more token elsewhere). On a tie, a credible track wins (the
         # file, or a prediction once one of its tokens was verified; the first such track); a
         # prediction never verified (wrong everywhere) does not, so it cannot pull drafts away.
         self._run = 0
-        best: tuple[int, bool, Track, int] | None = None  # (n, credible, track, distance)
+        best: tuple[int, bool, Track, int, int] | None = None  # (score, credible, track, distance, n)
         for track in self.tracks + ([self._anchor] if self._anchor is not None else []):
             found = self._realign(track, history)
             if found is None:
                 continue
-            candidate = (found[1], track.credible, track, found[0])
+            close = track is not self._anchor and found[0] <= self.config.close
+            candidate = (found[1] + close, track.credible, track, found[0], found[1])
             if best is None or candidate[:2] > best[:2]:
                 best = candidate
         copy = self._copy_match(history)
         if best is not None and (copy is None or best[0] > copy[0] or (best[0] == copy[0] and best[1])):
-            self._matched, _, track, distance = best
+            _, _, track, distance, self._matched = best
             self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
             self._mode = "tentative" if distance > self.config.near else "aligned"
         elif copy is not None:

@@ -62,3 +62,13 @@ def test_the_pointer_realigns_when_the_output_rejoins_the_file_after_copying() -
     drafter = Drafter(a + b + c, rest, _config())
     assert _steps(drafter, target) <= 14
     assert drafter.pointer > len(a + b)  # aligned on the file again, deep into c
+
+
+def test_where_the_output_left_the_file_beats_a_repeat_one_token_longer_elsewhere() -> None:
+    # The output's last 5 tokens are the file's next 5, and its last 6 also came earlier in the
+    # output, followed by code the file does not hold: the file's way on is the better guess.
+    s, junk, rest_of_file = _block(100, 5), _block(7000, 20), _block(200)
+    history = [10, *s, *junk, 10, *s]
+    drafter = Drafter(s + rest_of_file, [], _config())
+    drafter.start(history[0])  # not the file's first token: the next draft re-syncs
+    assert drafter.draft(history)[:4] == rest_of_file[:4]
