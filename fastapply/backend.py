@@ -95,8 +95,11 @@ def load_model(
         raise EngineFailure(f"the engine is not available: {exc}") from None
 
 
-def on_calibration(backend: Backend, callback: Callable[[], None]) -> None:
-    """Have ``callback`` called just before the engine measures its draft widths.
+def on_calibration(
+    backend: Backend, callback: Callable[[], None], done: Callable[[float], None] | None = None
+) -> None:
+    """Have ``callback`` called just before the engine measures its draft widths, and ``done``
+    after, with the measurement's seconds.
 
     That measurement (once per model, device and dtype; the result is cached) is otherwise a
     silent wait of seconds before the first speculative generation. Backends that do not
@@ -105,3 +108,5 @@ def on_calibration(backend: Backend, callback: Callable[[], None]) -> None:
     config = getattr(backend, "config", None)
     if config is not None and hasattr(config, "on_measure"):
         config.on_measure = callback
+        if done is not None and hasattr(config, "on_measured"):
+            config.on_measured = done

@@ -138,3 +138,22 @@ async def test_a_cancel_during_the_measurement_ends_the_run_within_a_second(repo
             assert {p: e.state for p, e in screen.progress.items()} == {"src/app.py": "done", "src/util.py": "done"}
     finally:
         fake.measured.set()
+
+
+async def test_while_a_file_streams_its_first_text_figure_leaves_the_measurement_out(repo: Path) -> None:
+    fake = MeasuringBackend(pause_at=2)
+    app = build(repo, loader=lambda *_: fake)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, "src/app.py", model=False)
+        screen = await instruct(pilot, "rename foo")
+        await wait_for(pilot, lambda: screen.progress["src/app.py"].state == "measuring")
+        time.sleep(0.6)  # the measurement takes 0.6 s
+        fake.measured.set()
+        await wait_for(pilot, fake.paused.is_set)
+        await wait_for(pilot, lambda: screen.progress["src/app.py"].state == "streaming")
+        entry = screen.progress["src/app.py"]
+        assert entry.measure_seconds >= 0.6
+        assert entry.first_text is not None and entry.first_text < 0.3
+        assert "first text after 0.6s" not in _text(screen, "#gen-reason")
+        fake.release.set()
+        await wait_for(pilot, lambda: screen.finished)

@@ -331,12 +331,14 @@ class MeasuringConfig:
     """The part of the engine's ``EngineConfig`` that ``fastapply.backend.on_calibration`` sets."""
 
     on_measure: Callable[[], None] | None = None
+    on_measured: Callable[[float], None] | None = None
 
 
 @dataclass
 class MeasuringBackend(FakeBackend):
     """The fake with the engine's one-off calibration: the first generation calls
-    ``config.on_measure`` and then waits for ``measured`` (set by the test) before it streams.
+    ``config.on_measure`` and then waits for ``measured`` (set by the test) before it streams,
+    then ``config.on_measured`` with the seconds it waited.
 
     Its stats carry a time to first token, as the engine's do, which leaves the measurement out.
     With ``deaf`` the measurement ignores ``request.cancel`` (as the engine's does) and the
@@ -351,9 +353,12 @@ class MeasuringBackend(FakeBackend):
     def generate(self, request: GenerationRequest) -> GenerationResult:
         if not self.calls and self.config.on_measure is not None:
             self.config.on_measure()
+            began = time.monotonic()
             while not self.measured.wait(0.02):
                 if self._cancelled(request) and not self.deaf:
                     return self._result("", "cancelled")
+            if self.config.on_measured is not None:
+                self.config.on_measured(time.monotonic() - began)
         return super().generate(request)
 
     def _result(self, text: str, finish: str) -> GenerationResult:

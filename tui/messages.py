@@ -59,6 +59,14 @@ class DraftMeasuring(Message):
 
 
 @dataclass(eq=False)
+class DraftMeasured(Message):
+    """The engine's draft-width measurement before ``path``'s first token took ``seconds``."""
+
+    path: str
+    seconds: float
+
+
+@dataclass(eq=False)
 class FileRetrying(Message):
     """``path``'s candidate failed its checks; attempt ``attempt`` (from 2) starts now.
 

@@ -17,12 +17,13 @@ from textual.message import Message
 
 from fastapply.batch import Events
 from fastapply.tui._coalesce import Coalescer
-from fastapply.tui.messages import DraftMeasuring, FileFinished, FileRetrying, FileStarted, TextStreamed
+from fastapply.tui.messages import DraftMeasured, DraftMeasuring, FileFinished, FileRetrying, FileStarted, TextStreamed
 
 
 class ScreenEvents(Events):
     """Posts ``FileStarted``, ``TextStreamed``, ``FileRetrying``, ``FileFinished`` and
-    ``DraftMeasuring`` (``measuring`` is the engine's calibration callback) for one run."""
+    ``DraftMeasuring`` and ``DraftMeasured`` (``measuring`` and ``measured`` are the engine's
+    calibration callbacks) for one run."""
 
     def __init__(
         self,
@@ -78,6 +79,10 @@ class ScreenEvents(Events):
     def measuring(self) -> None:
         """Called by the engine (``fastapply.backend.on_calibration``) just before it calibrates."""
         self._post(DraftMeasuring(self._current))
+
+    def measured(self, seconds: float) -> None:
+        """Called by the engine once the calibration is over, with its seconds."""
+        self._post(DraftMeasured(self._current, seconds))
 
     def text(self, path: str, piece: str) -> None:
         coalescer = self._coalescers.get(self.relative(path))

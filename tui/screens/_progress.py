@@ -61,6 +61,8 @@ class FileProgress:
     accepted: int = 0
     attempt: int = 1  # the generation under way, or the number made once finished
     measured: bool = False  # the draft widths were measured before this file's first token
+    measure_seconds: float = 0.0  # ...taking this long (the engine says so once it is over)
+    text_began: float = 0.0  # seconds from sending to the first text, measurement included
     # tokens/s between two streamed pieces, the newest last
     speeds: deque[float] = field(default_factory=lambda: deque(maxlen=SPEED_SAMPLES))
 
@@ -75,16 +77,18 @@ class FileProgress:
     def streamed(self, chars: int, seconds: float) -> None:
         """Live figures from the text so far; the rate leaves out the wait for the first text.
 
-        Each piece after the first adds the rate since the previous one to ``speeds``.
+        Each piece after the first adds the rate since the previous one to ``speeds``. The first
+        text's wait leaves out a draft-width measurement, which the row shows apart.
         """
         if self.first_text is None:
-            self.first_text = seconds
+            self.text_began = seconds
+            self.first_text = max(0.0, seconds - self.measure_seconds)
         elif seconds > self.seconds and chars >= self.chars:
             self.speeds.append((chars - self.chars) / CHARS_PER_TOKEN / (seconds - self.seconds))
         self.state = "streaming"
         self.chars, self.seconds = chars, seconds
         self.tokens = estimate_tokens(chars)
-        decoding = seconds - self.first_text
+        decoding = seconds - self.text_began
         self.tokens_per_second = self.tokens / decoding if decoding > 0 else 0.0
 
     def retrying(self, attempt: int, failed: list[Any]) -> None:
@@ -108,8 +112,8 @@ class FileProgress:
         self.tokens_per_second = stats.tokens / decoding if decoding > 0 else 0.0
         if ttft > 0:
             self.first_text = ttft
-        elif self.measured:
-            self.first_text = None  # the live wait held the measurement; no figure without it
+        elif self.measured and not self.measure_seconds:
+            self.first_text = None  # the live wait held a measurement of unknown length
         self.acceptance = stats.acceptance if stats.draft_proposed else None
         self.proposed, self.accepted = stats.draft_proposed, stats.draft_accepted
         self.exact = True

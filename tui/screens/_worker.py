@@ -51,7 +51,7 @@ def run_generation(
             post(FileFinished(result.path, result, 0.0))
         if send and not cancel.is_set():
             events = ScreenEvents(post, repo.root, send, interval=config.stream_interval, clock=config.clock)
-            on_calibration(backend, events.measuring)
+            on_calibration(backend, events.measuring, events.measured)
             absolute = [str(repo.root / p) for p in send]
             run_edits(
                 LazyBackend(lambda: backend), repo, absolute, instruction,

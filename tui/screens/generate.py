@@ -29,6 +29,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from fastapply.tui.messages import (
+    DraftMeasured,
     DraftMeasuring,
     FileFinished,
     FileRetrying,
@@ -195,6 +196,12 @@ class GenerateScreen(Screen[None]):
         self.app.model_busy = "measuring draft widths"  # type: ignore[attr-defined]
         self._update_row(entry)
         self._refresh_totals()
+
+    @from_current_run
+    def on_draft_measured(self, message: DraftMeasured) -> None:
+        entry = self.progress.get(message.path)
+        if entry is not None:
+            entry.measure_seconds = message.seconds
 
     @from_current_run
     def on_text_streamed(self, message: TextStreamed) -> None:
