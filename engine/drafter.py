@@ -245,9 +245,9 @@ class Drafter:
 
     def _resync(self, history: list[int]) -> None:
         # The best source now: the track whose resume point has the longest match, unless the
-        # output so far or the prompt matches longer still; a resume point close to its track's
-        # pointer counts one token more (where the output was is the likelier way back than a
-        # repeat of one more token elsewhere). On a tie, a credible track wins (the
+        # output so far or the prompt matches longer still; a resume point close to a credible
+        # track's pointer counts one token more (where the output was is the likelier way back
+        # than a repeat of one more token elsewhere). On a tie, a credible track wins (the
         # file, or a prediction once one of its tokens was verified; the first such track); a
         # prediction never verified (wrong everywhere) does not, so it cannot pull drafts away.
         self._run = 0
@@ -256,7 +256,7 @@ class Drafter:
             found = self._realign(track, history)
             if found is None:
                 continue
-            close = track is not self._anchor and found[0] <= self.config.close
+            close = track.credible and track is not self._anchor and found[0] <= self.config.close
             candidate = (found[1] + close, track.credible, track, found[0], found[1])
             if best is None or candidate[:2] > best[:2]:
                 best = candidate
