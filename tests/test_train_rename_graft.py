@@ -60,3 +60,53 @@ def test_the_rename_layer_sits_where_asked(tokenizer, trained, rename_last) -> N
         assert torch.equal(layers[slot].mlp.up_proj.weight[:, :417], trained.model.layers[src].mlp.up_proj.weight)
     with pytest.raises(ValueError, match="must lie in"):
         graft(trained, tokenizer, (2,))
+
+
+SMALL = '''def add(a, b):
+    return a + b
+
+
+def total(items):
+    result = 0
+    for item in items:
+        result = add(result, item)
+    return result
+
+
+print(add(1, 2), total([1, 2, 3]))
+'''
+
+
+def _rewrite(folder, instruction: str) -> str:
+    from fastapply.engine.api import Engine
+    from fastapply.engine.load import load_model
+    from fastapply.engine.types import GenerationRequest
+
+    engine = Engine(load_model(str(folder), device="cpu"))
+    return engine.generate(GenerationRequest(code=SMALL, instruction=instruction, path="calc.py")).text
+
+
+def test_the_cli_grafts_the_default_model_into_one_that_renames_a_one_token_name(tmp_path, capsys) -> None:
+    from fastapply.cli import main
+    from fastapply.engine.assets import DEFAULT_MODEL_DIR
+
+    grafted = tmp_path / "renaming"
+    assert main(["train", "graft-rename", "--to", str(grafted)]) == 0
+    assert capsys.readouterr().out.strip() == str(grafted / "model.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["renaming"]  # no partial folder left beside it
+    instruction = "rename add -> sum"
+    assert _rewrite(grafted, instruction) == SMALL.replace("add(", "sum(")
+    assert _rewrite(DEFAULT_MODEL_DIR, instruction) == SMALL  # the shipped model copies
+
+
+def test_the_cli_refuses_a_bad_graft_and_writes_nothing(tmp_path, capsys) -> None:
+    from fastapply.cli import main
+
+    assert main(["train", "graft-rename", "--to", str(tmp_path / "g"), "--keep", "1,4"]) == 2
+    assert "trained layers to keep" in capsys.readouterr().err
+    assert main(["train", "graft-rename", "--to", str(tmp_path / "g"), "--keep", "x"]) == 2
+    assert "--keep" in capsys.readouterr().err
+    (tmp_path / "taken").mkdir()
+    assert main(["train", "graft-rename", "--to", str(tmp_path / "taken")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"] and not any((tmp_path / "taken").iterdir())

@@ -1,4 +1,4 @@
-"""`fastapply train tokenizer|data|model|eval|export`: build the project's own apply model.
+"""`fastapply train tokenizer|data|windows|model|eval|export|graft-rename`: build the project's own apply model.
 
 A thin shell over ``fastapply.train``: parses options, prints progress to stderr and results to
 stdout. Every step writes under a folder it is given, and ``model`` resumes from its checkpoint
@@ -85,6 +85,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ex.add_argument("--notes", type=Path, help="for the card: what the model can and cannot do (markdown)")
 
 
+    gr = steps.add_parser("graft-rename", help="put the wired rename path (one-token names) under a trained "
+                          "copy-preset model's layers; the shipped model is not grafted (see its card)")
+    gr.add_argument("--model", dest="source", type=Path, default=None,
+                    help="the model folder to graft (default: the embedded default model)")
+    gr.add_argument("--to", type=Path, required=True, help="a new folder for the grafted model")
+    gr.add_argument("--keep", default=None, metavar="I,J",
+                    help="the trained layers to keep, in order (default: all of them)")
+    gr.add_argument("--rename-last", action="store_true", help="put the rename layer above the trained ones")
+    gr.add_argument("--fp32", action="store_true", help="store float32 weights (default: bfloat16)")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -102,7 +113,7 @@ def _load_tokenizer(path: Path | None = None) -> object:
 def main(args: argparse.Namespace) -> int:
     step = getattr(args, "step", None)
     if step is None:
-        raise UsageError("say what to train: fastapply train tokenizer|data|model|eval|export")
+        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|export|graft-rename")
     if step == "tokenizer":
         from fastapply.train.tokenizer import train_tokenizer
 
@@ -116,7 +127,27 @@ def main(args: argparse.Namespace) -> int:
         return _model(args)
     if step == "eval":
         return _eval(args)
+    if step == "graft-rename":
+        return _graft_rename(args)
     return _export(args)
+
+
+def _graft_rename(args: argparse.Namespace) -> int:
+    from fastapply.engine.assets import DEFAULT_MODEL_DIR
+    from fastapply.train.rename_graft import graft_folder
+
+    source = args.source or DEFAULT_MODEL_DIR
+    if not (source / "config.json").exists():
+        raise UsageError(f"no model folder at {source} (want config.json)")
+    try:
+        keep = None if args.keep is None else tuple(int(part) for part in args.keep.split(","))
+    except ValueError:
+        raise UsageError(f"--keep: want layer numbers separated by commas, got {args.keep!r}") from None
+    try:
+        print(graft_folder(source, args.to, keep, rename_last=args.rename_last, bf16=not args.fp32))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
 
 
 def _data(args: argparse.Namespace) -> int:

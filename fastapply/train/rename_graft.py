@@ -68,16 +68,39 @@ def graft(trained: Any, tokenizer: Any, keep: tuple[int, ...], rename: RenameLay
     return model
 
 
-def graft_folder(src: Path, dst: Path, keep: tuple[int, ...], *, rename_last: bool = False, bf16: bool = True) -> Path:
-    """Load a trained model folder, graft, and save it as a loadable folder; returns the weights file."""
+def graft_folder(src: Path, dst: Path, keep: tuple[int, ...] | None = None, *, rename_last: bool = False,
+                 bf16: bool = True) -> Path:
+    """Load a trained copy-preset model folder, graft, and save it as a new loadable folder.
+
+    ``keep`` defaults to every trained layer, in order. ``dst`` must not exist: the folder is
+    written beside it and renamed into place, so a failure leaves nothing half-written. Returns
+    the weights file. ValueError for a model that is not of the copy preset or a bad ``keep``.
+    """
+    import shutil
+    import tempfile
+
     import torch
 
     from fastapply.engine.load import load_model
     from fastapply.train.loop import save_model
 
+    if dst.exists():
+        raise ValueError(f"{dst} already exists; name a new folder")
     loaded = load_model(str(src), device="cpu", dtype="float32")
+    config = loaded.model.config
+    if config.hidden_size != PriorLayout().hidden or config.num_hidden_layers <= WIRED:
+        raise ValueError(f"{src} is not a copy-preset model (hidden {PriorLayout().hidden}, wired layers "
+                         f"0-{WIRED - 1} and trained ones above): there is nothing to graft the rename path onto")
+    keep = tuple(range(WIRED, config.num_hidden_layers)) if keep is None else keep
     model = graft(loaded.model, loaded.tokenizer, keep, rename_last=rename_last)
     if bf16:
         model = model.to(torch.bfloat16)
-    save_model(model, loaded.tokenizer, dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.partial-"))
+    try:
+        save_model(model, loaded.tokenizer, partial)
+        partial.rename(dst)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return dst / "model.safetensors"
