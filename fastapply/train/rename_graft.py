@@ -81,7 +81,7 @@ def graft_folder(src: Path, dst: Path, keep: tuple[int, ...] | None = None, *, r
 
     import torch
 
-    from fastapply.engine.load import load_model
+    from fastapply.engine.load import load_model, progress_bars
     from fastapply.train.loop import save_model
 
     if dst.exists():
@@ -98,7 +98,8 @@ def graft_folder(src: Path, dst: Path, keep: tuple[int, ...] | None = None, *, r
     dst.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.partial-"))
     try:
-        save_model(model, loaded.tokenizer, partial)
+        with progress_bars(False):
+            save_model(model, loaded.tokenizer, partial)
         partial.rename(dst)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
