@@ -67,11 +67,14 @@ class NgramIndex:
 
     def extend(self) -> None:
         """Index the n-grams ending in tokens appended to ``tokens`` since the last call."""
-        tokens = self.tokens
-        for end in range(self._indexed + 1, len(tokens) + 1):
-            for n in range(1, min(self.max_n, end) + 1):
-                self._at[tuple(tokens[end - n : end])].append(end - n)
-        self._indexed = len(tokens)
+        tokens, at, end = self.tokens, self._at, len(self.tokens)
+        for n in range(1, self.max_n + 1):
+            first = max(0, self._indexed - n + 1)  # the first start whose n-gram is new
+            # zip builds the n-grams starting at first..end-n in C; each key's starts stay ascending
+            grams = zip(*(tokens[first + i : end - n + 1 + i] for i in range(n)))
+            for start, key in enumerate(grams, first):
+                at[key].append(start)
+        self._indexed = end
 
     def first_at_or_after(self, key: tuple[int, ...], lo: int) -> int | None:
         """Start of the first occurrence of ``key`` at or after ``lo`` (O(log n))."""
