@@ -84,9 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ex.add_argument("--hardware", default="2 shared CPU cores (no GPU)", help="for the card")
     ex.add_argument("--notes", type=Path, help="for the card: what the model can and cannot do (markdown)")
 
-
     gr = steps.add_parser("graft-rename", help="put the wired rename path (one-token names) under a trained "
-                          "copy-preset model's layers; the shipped model is not grafted (see its card)")
+                          "copy-preset model's layers, into a new model folder")
     gr.add_argument("--model", dest="source", type=Path, default=None,
                     help="the model folder to graft (default: the embedded default model)")
     gr.add_argument("--to", type=Path, required=True, help="a new folder for the grafted model")
