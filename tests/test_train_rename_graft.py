@@ -1,11 +1,14 @@
 """Grafting trained copy-preset layers above the rename layer: a widened layer computes on the old
-dims exactly what it computed before, and the grafted model has the rename layer where asked."""
+dims exactly what it computed before, the grafted model has the rename layer where asked, and
+`fastapply train graft-rename` turns the default model into one that renames a one-token name."""
 
 from __future__ import annotations
 
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from engine_support import SAMPLE  # noqa: E402
 
 from fastapply.train.copy_prior import PriorLayout, build_copy_prior  # noqa: E402
 from fastapply.train.rename_graft import WIRED, _widen, graft  # noqa: E402
@@ -62,28 +65,13 @@ def test_the_rename_layer_sits_where_asked(tokenizer, trained, rename_last) -> N
         graft(trained, tokenizer, (2,))
 
 
-SMALL = '''def add(a, b):
-    return a + b
-
-
-def total(items):
-    result = 0
-    for item in items:
-        result = add(result, item)
-    return result
-
-
-print(add(1, 2), total([1, 2, 3]))
-'''
-
-
 def _rewrite(folder, instruction: str) -> str:
     from fastapply.engine.api import Engine
     from fastapply.engine.load import load_model
     from fastapply.engine.types import GenerationRequest
 
     engine = Engine(load_model(str(folder), device="cpu"))
-    return engine.generate(GenerationRequest(code=SMALL, instruction=instruction, path="calc.py")).text
+    return engine.generate(GenerationRequest(code=SAMPLE, instruction=instruction, path="calc.py")).text
 
 
 def test_the_cli_grafts_the_default_model_into_one_that_renames_a_one_token_name(tmp_path, capsys) -> None:
@@ -95,8 +83,8 @@ def test_the_cli_grafts_the_default_model_into_one_that_renames_a_one_token_name
     assert capsys.readouterr().out.strip() == str(grafted / "model.safetensors")
     assert [p.name for p in tmp_path.iterdir()] == ["renaming"]  # no partial folder left beside it
     instruction = "rename add -> sum"
-    assert _rewrite(grafted, instruction) == SMALL.replace("add(", "sum(")
-    assert _rewrite(DEFAULT_MODEL_DIR, instruction) == SMALL  # the shipped model copies
+    assert _rewrite(grafted, instruction) == SAMPLE.replace("add(", "sum(")
+    assert _rewrite(DEFAULT_MODEL_DIR, instruction) == SAMPLE  # the shipped model copies
 
 
 def test_the_cli_refuses_a_bad_graft_and_writes_nothing(tmp_path, capsys) -> None:
