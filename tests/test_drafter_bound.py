@@ -12,6 +12,7 @@ import functools
 import pytest
 from engine_support import simulate_drafter
 
+from fastapply.engine.api import draft_settings
 from fastapply.engine.bench.oracle import lookup_bound
 from fastapply.engine.drafter import DraftConfig, Drafter
 from fastapply.engine.load import load_tokenizer
@@ -61,6 +62,15 @@ def test_a_multi_hunk_rewrite_needs_close_to_the_lookup_bound(cap: int) -> None:
     capped = lookup_bound(prompt.ids, list(target), cap=cap)
     assert lookup_bound(prompt.ids, list(target)) <= capped <= forwards
     assert forwards <= WITHIN * capped
+
+
+@pytest.mark.parametrize("cap", [64, 256])
+def test_where_a_wide_forward_costs_about_a_narrow_one_cap_long_drafts_come_closer_to_the_bound(cap: int) -> None:
+    prompt, target = _case()
+    config = draft_settings(cap, {1: 0.010, cap: 0.015})  # a GPU: the cap's width costs 1.5 narrow forwards
+    wide = len(simulate_drafter(Drafter(prompt.original_ids + prompt.tail_ids, prompt.rest, config), list(target)))
+    assert wide < _forwards(prompt, list(target), cap)
+    assert wide <= 1.15 * lookup_bound(prompt.ids, list(target), cap=cap)
 
 
 def test_a_prediction_wrong_everywhere_costs_no_more_forwards_than_none() -> None:
