@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -107,6 +108,23 @@ def test_cli_bench_text_names_both_lookup_bounds(tmp_path: Path, capsys: pytest.
     out = capsys.readouterr().out
     assert "lookup bound (an oracle drafter knowing each answer)" in out
     assert "lookup bound held to the drafter's width cap (" in out and "tokens):" in out
+    assert "forwards per case" not in out  # one case: the totals are its row
+
+
+def test_cli_bench_text_puts_each_case_beside_its_bound(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cases.jsonl"
+    cases = [dataclasses.replace(case, path=f"case{i}.py") for i, case in enumerate(_cases())]
+    path.write_text("".join(case.to_json() + "\n" for case in cases))
+    assert main(["bench", "--cases", str(path), "--shape", "tiny", "--replay", "--methods", "speculative",
+                 "--output-format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert main(["bench", "--cases", str(path), "--shape", "tiny", "--replay", "--methods", "speculative"]) == 0
+    out = capsys.readouterr().out
+    assert "forwards per case" in out
+    for row in rows:
+        spec, bound = row["methods"]["speculative"]["forwards"], row["oracle_forwards_capped"]
+        line = next(line for line in out.splitlines() if row["path"] in line)
+        assert f"{spec / bound:.2f}x" in line and str(bound) in line
 
 
 def test_cli_bench_without_cases_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

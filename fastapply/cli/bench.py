@@ -105,9 +105,30 @@ def render_text(report) -> str:
         if capped:
             console.print(f"lookup bound held to the drafter's width cap ({report.draft_cap} tokens): "
                           f"{capped} forwards; speculative at {spec / capped:.2f}x")
+    if len(report.rows) > 1 and any(row.oracle_forwards_capped for row in report.rows):
+        console.print(_case_table(report))
     for why in report.skipped:
         console.print(f"skipped {why}")
     return console.export_text()
+
+
+def _case_table(report):
+    """Forwards per case and method beside the case's capped lookup bound (replay only)."""
+    from rich.table import Table
+
+    table = Table(title=f"forwards per case (bound: the oracle's, at the width cap of {report.draft_cap})")
+    table.add_column("case")
+    for column in ("tokens", "bound", *report.methods, "speculative / bound"):
+        table.add_column(column, justify="right")
+    for row in report.rows:
+        runs = row.methods
+        tokens = next(iter(runs.values()))["tokens"] if runs else 0
+        bound = row.oracle_forwards_capped
+        spec = runs.get("speculative", {}).get("forwards")
+        ratio = f"{spec / bound:.2f}x" if spec is not None and bound else "-"
+        table.add_row(row.path, str(tokens), str(bound or "-"),
+                      *(str(runs.get(m, {}).get("forwards", "-")) for m in report.methods), ratio)
+    return table
 
 
 def main(args: argparse.Namespace) -> int:
