@@ -121,13 +121,12 @@ def _case_table(report):
     for column in ("tokens", "bound", *report.methods, "speculative / bound"):
         table.add_column(column, justify="right")
     for row in report.rows:
-        runs = row.methods
-        tokens = next(iter(runs.values()))["tokens"] if runs else 0
-        bound = row.oracle_forwards_capped
-        spec = runs.get("speculative", {}).get("forwards")
+        forwards = {method: run["forwards"] for method, run in row.methods.items()}
+        tokens = next(iter(row.methods.values()), {}).get("tokens", "-")
+        bound, spec = row.oracle_forwards_capped, forwards.get("speculative")
         ratio = f"{spec / bound:.2f}x" if spec is not None and bound else "-"
         table.add_row(row.path, str(tokens), str(bound or "-"),
-                      *(str(runs.get(m, {}).get("forwards", "-")) for m in report.methods), ratio)
+                      *(str(forwards.get(m, "-")) for m in report.methods), ratio)
     return table
 
 

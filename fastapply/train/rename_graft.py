@@ -87,9 +87,9 @@ def graft_folder(src: Path, dst: Path, keep: tuple[int, ...] | None = None, *, r
     if dst.exists():
         raise ValueError(f"{dst} already exists; name a new folder")
     loaded = load_model(str(src), device="cpu", dtype="float32")
-    config = loaded.model.config
-    if config.hidden_size != PriorLayout().hidden or config.num_hidden_layers <= WIRED:
-        raise ValueError(f"{src} is not a copy-preset model (hidden {PriorLayout().hidden}, wired layers "
+    config, hidden = loaded.model.config, PriorLayout().hidden
+    if config.hidden_size != hidden or config.num_hidden_layers <= WIRED:
+        raise ValueError(f"{src} is not a copy-preset model (hidden {hidden}, wired layers "
                          f"0-{WIRED - 1} and trained ones above): there is nothing to graft the rename path onto")
     keep = tuple(range(WIRED, config.num_hidden_layers)) if keep is None else keep
     model = graft(loaded.model, loaded.tokenizer, keep, rename_last=rename_last)
