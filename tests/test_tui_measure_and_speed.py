@@ -113,7 +113,7 @@ async def test_the_run_ends_with_its_rate_and_draft_acceptance(repo: Path) -> No
 
 
 @pytest.mark.parametrize("key", ["escape", "ctrl+c"])
-async def test_a_cancel_during_the_measurement_ends_the_run_within_a_second(repo: Path, key: str) -> None:
+async def test_a_cancel_during_the_measurement_ends_the_run_without_waiting_for_the_model(repo: Path, key: str) -> None:
     fake = MeasuringBackend(deaf=True)  # one long forward under way does not look at cancel
     app = build(repo, fake)
     try:
@@ -124,7 +124,9 @@ async def test_a_cancel_during_the_measurement_ends_the_run_within_a_second(repo
             pressed = time.monotonic()
             await pilot.press(key)
             await wait_for(pilot, lambda: screen.finished, timeout=5)
-            assert time.monotonic() - pressed < 1.0
+            # The deaf backend never returns before ``measured`` is set below, so a run that waited
+            # for it could not finish at all; the bound leaves room for a slow, shared CI machine.
+            assert time.monotonic() - pressed < 3.0
             states = {path: entry.state for path, entry in screen.progress.items()}
             assert states == {"src/app.py": "cancelled", "src/util.py": "not run"}
             assert "draft widths" in screen.progress["src/app.py"].reason
