@@ -157,7 +157,9 @@ class Engine:
         """The drafter settings, the cap recalled from the cache folder or measured on first use.
 
         A measurement cut short by ``cancel`` is neither kept nor stored: this generation gets the
-        default settings (it is ending anyway) and the next one measures again.
+        default settings (it is ending anyway) and the next one measures again. One that other
+        work on the machine disturbed at every attempt is not stored either: this process drafts
+        with the defaults, and the next process measures again.
         """
         if self._draft is None:
             lm = self.loaded
@@ -180,6 +182,9 @@ class Engine:
             self.config.on_measured(time.perf_counter() - start)
         if costs is None:
             return None
+        if not calibration.consistent(costs):
+            # Disturbed every time: this process drafts with the defaults, the next one measures again.
+            return DraftConfig().cap, {}
         cap = calibration.draft_cap(costs)
         calibration.store_cap(key, cap, costs)
         return cap, costs

@@ -20,6 +20,9 @@ from typing import Any
 import torch
 
 WIDTHS = (1, 16, 64, 256)
+# A wider forward measured below this fraction of a narrower one's cost was disturbed (timing
+# noise between close widths, on a GPU or a tiny model, stays well above it).
+DISTURBED = 0.5
 CACHE_FILE = "calibration.json"
 
 
@@ -42,11 +45,14 @@ def measure_widths(
     device: torch.device,
     widths: tuple[int, ...] = WIDTHS,
     cancel: threading.Event | None = None,
+    attempts: int = 3,
 ) -> dict[int, float] | None:
     """Seconds per forward of each width after a 256-token context (best of three).
 
-    Stops at the first width that verifies fewer tokens per second than the one before it.
-    None when ``cancel`` is set before the measurement is complete (checked before every forward).
+    Stops at the first width that verifies fewer tokens per second than the one before it. A
+    measurement that other work on the machine disturbed (``consistent`` says no) is taken again,
+    up to ``attempts`` times in all; the last one is returned either way. None when ``cancel`` is
+    set before the measurement is complete (checked before every forward).
     """
     from fastapply.engine.decode import ModelSession
 
@@ -55,6 +61,34 @@ def measure_widths(
     tokens = torch.randint(0, int(model.config.vocab_size), (256 + max(widths),), generator=generator).tolist()
     if session.prefill(tokens[:256], cancel) is None:
         return None
+    if cancel is not None and cancel.is_set():
+        return None
+    # The first forwards of a process pay one-time costs (allocations, kernel selection).
+    session.forward(tokens[256 : 256 + max(widths)])
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    session.rollback(256)
+    costs: dict[int, float] | None = None
+    for _ in range(attempts):
+        costs = _time_widths(session, tokens, widths, device, cancel)
+        if costs is None or consistent(costs):
+            return costs
+    return costs
+
+
+def consistent(costs: dict[int, float]) -> bool:
+    """Whether no width measured clearly cheaper than a narrower one, which no device does.
+
+    A forward's cost never falls as it grows wider; a measurement that says so was disturbed by
+    other work (a wide forward timed while the machine was free, a narrow one while it was not).
+    """
+    ordered = [costs[width] for width in sorted(costs)]
+    return all(wider >= DISTURBED * narrower for narrower, wider in zip(ordered, ordered[1:]))
+
+
+def _time_widths(session: Any, tokens: list[int], widths: tuple[int, ...], device: torch.device,
+                 cancel: threading.Event | None) -> dict[int, float] | None:
+    """One measurement of every width (best of three forwards each), or None once cancelled."""
     costs: dict[int, float] = {}
     for width in widths:
         best = float("inf")
@@ -101,6 +135,8 @@ def stored(key: str, folder: Path | None = None) -> tuple[int, dict[int, float]]
         for width, cost in (seconds.items() if isinstance(seconds, dict) else ())
         if str(width).isdigit() and isinstance(cost, (int, float)) and cost > 0
     }
+    if costs and not consistent(costs):
+        return None  # disturbed when it was measured (an earlier release kept such entries)
     return cap, costs
 
 

@@ -222,3 +222,47 @@ def test_drafts_go_cap_long_only_where_a_wide_forward_is_nearly_free(tmp_path: P
     calibration.store_cap("k", 256, {1: 0.010, 256: 0.014}, folder=tmp_path)
     assert calibration.stored_costs("k", folder=tmp_path) == {1: 0.010, 256: 0.014}
     assert calibration.stored_costs("other", folder=tmp_path) == {}
+
+
+# What a calibration taken while three test runs shared the 2-core machine stored: width 1 timed
+# at ten times width 256, so the engine took a wide forward for nearly free and drafted cap-long.
+DISTURBED = {1: 0.3282, 16: 0.0748, 64: 0.0207, 256: 0.0311}
+
+
+def test_a_disturbed_calibration_is_taken_again_and_never_stored(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapply.engine import calibration
+
+    assert not calibration.consistent(DISTURBED)
+    assert calibration.consistent({1: 0.0030, 16: 0.0050, 64: 0.0092, 256: 0.0242})  # the same CPU, idle
+    assert calibration.consistent({1: 0.0100, 16: 0.0094, 64: 0.0101, 256: 0.0140})  # a GPU's noise
+    monkeypatch.setenv("FASTAPPLY_CACHE_DIR", str(tmp_path / "cache"))
+    attempts: list[int] = []
+
+    def disturbed(*_: object) -> dict[int, float]:
+        attempts.append(1)
+        return dict(DISTURBED)
+
+    monkeypatch.setattr(calibration, "_time_widths", disturbed)
+    engine = Engine(tiny_model("qwen2"))
+    config = engine.draft_config()
+    assert len(attempts) == 3  # measured again, up to three times in all
+    assert (config.cap, config.track_growth) == (DraftConfig().cap, DraftConfig().track_growth)  # the defaults
+    assert not (tmp_path / "cache" / "calibration.json").exists()
+    engine.draft_config()
+    assert len(attempts) == 3  # not again in this process
+
+
+def test_a_disturbed_calibration_an_earlier_release_stored_is_measured_again(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapply.engine import calibration
+
+    monkeypatch.setenv("FASTAPPLY_CACHE_DIR", str(tmp_path))
+    lm = tiny_model("qwen2")
+    key = calibration.calibration_key(lm.model, lm.name, lm.device, lm.dtype)
+    calibration.store_cap(key, 256, DISTURBED)
+    assert calibration.stored(key) is None
+    measured: list[int] = []
+    config = Engine(lm, EngineConfig(on_measure=lambda: measured.append(1))).draft_config()
+    assert measured == [1] and calibration.consistent(calibration.stored_costs(key))
+    assert config.cap == calibration.stored(key)[0]
