@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from fastapply.engine import attention
 from fastapply.engine.drafter import Drafter
 from fastapply.engine.prompt import Prompt
 from fastapply.engine.stream import TokenStream
@@ -119,6 +120,7 @@ class ModelSession:
         self._keep_arg = "logits_to_keep" in params
         # transformers renamed ``past_key_values`` to ``cache`` during 5.x; the old name warns.
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._attention = attention.enable(model, device)  # new positions always come last: no mask on a CPU
         self.forwards = 0
 
     @property
@@ -129,7 +131,7 @@ class ModelSession:
     def forward(self, ids: list[int], keep: int | None = None) -> torch.Tensor:
         """Run ``ids`` after the cached context; logits ``[keep or len(ids), vocab]``."""
         keep = len(ids) if keep is None else keep
-        kwargs: dict[str, Any] = {self._cache_arg: self.cache, "use_cache": True}
+        kwargs: dict[str, Any] = {self._cache_arg: self.cache, "use_cache": True, **self._attention}
         if self._keep_arg:
             kwargs["logits_to_keep"] = keep
         input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)
