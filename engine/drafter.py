@@ -31,9 +31,9 @@ This module knows token ids only: no model, no tensors.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import dataclass
+
+from fastapply.engine.ngrams import FrozenNgramIndex, NgramIndex
 
 
 @dataclass(slots=True)
@@ -55,54 +55,15 @@ class DraftConfig:
     track_per_match: int = 32  # ...and per token of the suffix the re-sync matched
 
 
-class NgramIndex:
-    """Positions of every n-gram (1 <= n <= max_n) of a token sequence; ``extend`` adds more."""
-
-    def __init__(self, tokens: list[int], max_n: int) -> None:
-        self.tokens = tokens
-        self.max_n = max_n
-        self._at: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        self._indexed = 0  # n-grams ending before this position are indexed
-        self.extend()
-
-    def extend(self) -> None:
-        """Index the n-grams ending in tokens appended to ``tokens`` since the last call."""
-        tokens, at, end = self.tokens, self._at, len(self.tokens)
-        for n in range(1, self.max_n + 1):
-            first = max(0, self._indexed - n + 1)  # the first start whose n-gram is new
-            # zip builds the n-grams starting at first..end-n in C; each key's starts stay ascending
-            grams = zip(*(tokens[first + i : end - n + 1 + i] for i in range(n)))
-            for start, key in enumerate(grams, first):
-                at[key].append(start)
-        self._indexed = end
-
-    def first_at_or_after(self, key: tuple[int, ...], lo: int) -> int | None:
-        """Start of the first occurrence of ``key`` at or after ``lo`` (O(log n))."""
-        starts = self._at.get(key)
-        if not starts:
-            return None
-        i = bisect_left(starts, lo)
-        return starts[i] if i < len(starts) else None
-
-    def last(self, key: tuple[int, ...], before: int | None = None) -> int | None:
-        """Start of the last occurrence of ``key`` (starting before ``before`` when given)."""
-        starts = self._at.get(key)
-        if not starts:
-            return None
-        if before is None:
-            return starts[-1]
-        i = bisect_left(starts, before)
-        return starts[i - 1] if i else None
-
-
 class Track:
     """A sequence the output is expected to follow in order, with its pointer."""
 
     __slots__ = ("tokens", "index", "pointer", "copied", "trusted")
 
-    def __init__(self, tokens: list[int], max_n: int, trusted: bool, index: NgramIndex | None = None) -> None:
+    def __init__(self, tokens: list[int], max_n: int, trusted: bool,
+                 index: NgramIndex | FrozenNgramIndex | None = None) -> None:
         self.tokens = tokens
-        self.index = index or NgramIndex(tokens, max_n)
+        self.index = index or FrozenNgramIndex(tokens, max_n)  # a track's tokens never grow
         self.pointer = 0  # after the last token verified as copied into the output
         self.copied = 0  # tokens of this track the output took while aligned on it
         self.trusted = trusted  # the file is; a prediction earns it by a verified token
@@ -128,7 +89,7 @@ class Drafter:
         self.tracks = [Track(original, config.ngram_max, trusted=fallback is None)]
         if fallback is not None:
             self.tracks.append(Track(fallback, config.ngram_max, trusted=True))
-        self._rest_index = NgramIndex(rest, config.ngram_max)
+        self._rest_index = FrozenNgramIndex(rest, config.ngram_max)
         self._history: list[int] = []
         self._history_index = NgramIndex(self._history, config.ngram_max)
         self._track: Track | None = self.tracks[0]  # the track being copied, None when copying elsewhere
@@ -278,7 +239,7 @@ class Drafter:
         else:
             self._track, self._source = None, None
 
-    def _copy_match(self, history: list[int]) -> tuple[int, list[int], int, NgramIndex] | None:
+    def _copy_match(self, history: list[int]) -> tuple[int, list[int], int, NgramIndex | FrozenNgramIndex] | None:
         """(n, source, position after the match, its index) for the longest match of the output's suffix; on
         a tie the output so far (most recent first), then the prompt, then the tracks (the first match
         at or after the track's pointer, else its last one)."""
