@@ -54,9 +54,8 @@ def pinned_logits(model: Any, prompt_len: int, target: list[int], fill: int) -> 
         positions = kept_positions(kwargs, kept)
         generated = (positions + 1 - prompt_len).clamp(0, len(target))
         tokens = table[generated].to(logits.device)
-        pinned = torch.zeros_like(logits)
-        pinned[0, torch.arange(kept, device=logits.device), tokens] = 1.0
-        output.logits = pinned
+        logits.zero_()  # in place: the model's own output, and no fresh pages for a wide forward's logits
+        logits[0, torch.arange(kept, device=logits.device), tokens] = 1.0
         return output
 
     handle = model.register_forward_hook(hook, with_kwargs=True)
