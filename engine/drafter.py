@@ -14,9 +14,9 @@ back to the file at once.
 When no track fits (new code), it copies from the longest, most recent match of the recent output
 anywhere in the output so far, the rest of the prompt, or the tracks: a repeated hunk, code shaped
 like its neighbours, moved code, a snippet in the instruction. Every source has an n-gram index
-(the output's is extended as tokens are accepted), so each look-up is a dictionary probe per
-suffix length. The next miss tries the tracks again, so the pointer re-aligns as soon as the
-output rejoins them.
+(``engine/ngrams.py``; the output's is extended as tokens are accepted), so each look-up is
+O(log n) per suffix length. The next miss tries the tracks again, so the pointer re-aligns as
+soon as the output rejoins them.
 
 Draft lengths follow the evidence for the source, capped by what a forward of each width costs on
 the device (measured elsewhere and passed in as ``cap``): on a track, a few tokens after a weak
