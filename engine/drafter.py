@@ -51,7 +51,7 @@ class DraftConfig:
     copy_per_match: int = 8  # a fresh copy from elsewhere drafts at most this many tokens per matched one
     copy_growth: int = 4  # ...and a copy verified for r tokens in a row up to this many times r
     # On a track: at least ``start`` tokens, this many per token verified since the re-sync...
-    track_growth: int = 8
+    track_growth: int = 16
     track_per_match: int = 32  # ...and per token of the suffix the re-sync matched
 
 
