@@ -71,8 +71,8 @@ def split_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     own_lse = own_lse.reshape(batch, heads, new, 1)
     top = torch.maximum(cached_lse, own_lse)
     cached_weight, own_weight = (cached_lse - top).exp(), (own_lse - top).exp()
-    merged = cached.reshape(batch, heads, new, dim) * cached_weight + own * own_weight
-    return merged / (cached_weight + own_weight)
+    merged = cached.reshape(batch, heads, new, dim) * cached_weight + own * own_weight  # in fp32 (the lse's)
+    return (merged / (cached_weight + own_weight)).to(query.dtype)
 
 
 @functools.cache

@@ -33,6 +33,23 @@ def test_the_split_attention_equals_the_masked_one(heads: int, kv_heads: int, ne
     assert torch.allclose(got, _masked(query, key, value), atol=1e-5, rtol=1e-5)
 
 
+def test_the_split_attention_keeps_a_half_precision_model_in_its_dtype() -> None:
+    generator = torch.Generator().manual_seed(5)
+    query = torch.randn(1, 4, 17, 64, generator=generator).to(torch.bfloat16)
+    key, value = (torch.randn(1, 2, 117, 64, generator=generator).to(torch.bfloat16) for _ in range(2))
+    got = attention.split_attention(query, key, value, 64 ** -0.5)
+    assert got.dtype == torch.bfloat16
+    assert torch.allclose(got.float(), _masked(query, key, value).float(), atol=2e-2)
+
+
+def test_a_bfloat16_model_on_a_cpu_runs_a_session() -> None:
+    lm = tiny_model("llama", seed=7)  # its own copy: converted to bf16 here
+    model = lm.model.to(torch.bfloat16)
+    session = ModelSession(model, lm.device)
+    session.prefill(list(range(10, 300)), chunk=128)
+    assert session.forward(list(range(300, 340))).dtype == torch.bfloat16
+
+
 def test_a_session_on_a_cpu_gives_the_logits_of_one_plain_forward_over_the_whole_sequence() -> None:
     lm = tiny_model("qwen2")
     ids = torch.randint(0, 8192, (700,), generator=torch.Generator().manual_seed(0)).tolist()
