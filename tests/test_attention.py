@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -89,3 +90,10 @@ def test_it_is_enabled_only_on_a_cpu_for_full_attention_models() -> None:
     eager.model.set_attn_implementation("eager")  # a user's choice is left alone
     assert attention.enable(eager.model, eager.device) == {}
     assert eager.model.config._attn_implementation == "eager"
+
+
+def test_a_model_saved_after_a_session_does_not_name_the_engine_s_attention(tmp_path: Path) -> None:
+    lm = tiny_model("llama")
+    ModelSession(lm.model, lm.device)
+    lm.model.save_pretrained(str(tmp_path))  # what training's export does after evaluating with the engine
+    assert attention.NAME not in (tmp_path / "config.json").read_text(encoding="utf-8")
