@@ -20,8 +20,9 @@ soon as the output rejoins them.
 
 Draft lengths follow the evidence for the source, capped by what a forward of each width costs on
 the device (measured elsewhere and passed in as ``cap``): on a track, a few tokens after a weak
-re-sync, many after a long matched suffix or a long verified run; a copy from elsewhere, a few
-tokens per matched one, growing with the tokens verified from it. A longer draft could only
+re-sync, many after a long matched suffix or a long verified run; a copy from elsewhere (or a
+re-sync back into the last copy's source), a few tokens per matched one, growing with the tokens
+verified from it. A longer draft could only
 accept more, but on a CPU a draft token costs about a twenty-fifth of a forward (tiny shape: 0.3 ms
 against 8 ms). Once a copy of a track's own tokens is verified for a long run, the track's pointer
 moves there (the output took a way back into the file that the forward-only re-sync did not see).
@@ -129,11 +130,13 @@ class Drafter:
         cfg = self.config
         # A longer draft from the same source never accepts fewer tokens, but on a CPU each draft
         # token costs about a twenty-fifth of a forward: lengths follow the evidence for the source.
-        on_track = self._mode == "aligned" or self._track_of_source() is not None
+        anchored = self._track is not None and self._track is self._anchor
+        on_track = (self._mode == "aligned" and not anchored) or self._track_of_source() is not None
         if on_track:  # the expected text (found again by a copy too): long once a run is verified
             wanted = max(cfg.start, cfg.track_growth * self._run, cfg.track_per_match * self._matched)
-        elif self._mode == "copy":  # a short match elsewhere is a weak guess until tokens of it verify
-            wanted = max(self._copy_limit, cfg.copy_growth * self._run)
+        elif self._mode == "copy" or anchored:  # a match elsewhere is a weak guess until tokens of it verify
+            limit = max(cfg.min_len, self._matched * cfg.copy_per_match)
+            wanted = max(limit if anchored else self._copy_limit, cfg.copy_growth * self._run)
         else:
             wanted = self.length
         return min(cfg.cap, wanted)

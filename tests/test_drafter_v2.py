@@ -72,3 +72,18 @@ def test_where_the_output_left_the_file_beats_a_repeat_one_token_longer_elsewher
     drafter = Drafter(s + rest_of_file, [], _config())
     drafter.start(history[0])  # not the file's first token: the next draft re-syncs
     assert drafter.draft(history)[:4] == rest_of_file[:4]
+
+
+def test_a_resume_in_the_last_copy_s_source_drafts_by_its_match_as_a_copy_does() -> None:
+    # New code, then part of it again, one new token, and the rest of it: after that token the
+    # drafter resumes in its own output where the last copy left off, on a one-token match.
+    original = list(range(1, 51))
+    block = list(range(100, 140))
+    target = original[:10] + block + block[:6] + [200] + block[6:] + original[10:]
+    config = DraftConfig()
+    steps = dict(simulate_drafter(Drafter(original, [], config), target))
+    resumed = target.index(200) + 2  # the output holds 200 and then 106
+    assert steps[resumed][:1] == [107]
+    # A one-token match in the output is a weak guess: a copy's few tokens per matched one, not
+    # the file's many (which the drafter spent there before, and mostly lost).
+    assert len(steps[resumed]) == config.copy_per_match
