@@ -48,6 +48,7 @@ def draft_settings(cap: int, costs: dict[int, float]) -> DraftConfig:
     config = DraftConfig(cap=cap, start=min(16, cap))
     if 1 in costs and cap in costs and costs[cap] <= WIDE_IS_FREE * costs[1]:
         config.track_growth = config.track_per_match = cap
+        config.wide_is_free = True
     return config
 
 

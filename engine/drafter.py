@@ -54,6 +54,10 @@ class DraftConfig:
     # On a track: at least ``start`` tokens, this many per token verified since the re-sync...
     track_growth: int = 16
     track_per_match: int = 32  # ...and per token of the suffix the re-sync matched
+    # A cap-wide forward costs about a narrow one (a GPU; set from the measured costs): a copy from
+    # elsewhere that lands in a track drafts as long as the track would. Elsewhere it drafts by its
+    # match like any copy until a long run of it verifies (the rejected tail is what costs on a CPU).
+    wide_is_free: bool = False
 
 
 class Track:
@@ -131,8 +135,9 @@ class Drafter:
         # A longer draft from the same source never accepts fewer tokens, but on a CPU each draft
         # token costs about a twenty-fifth of a forward: lengths follow the evidence for the source.
         anchored = self._track is not None and self._track is self._anchor
-        on_track = (self._mode == "aligned" and not anchored) or self._track_of_source() is not None
-        if on_track:  # the expected text (found again by a copy too): long once a run is verified
+        landed = cfg.wide_is_free and self._track_of_source() is not None
+        on_track = (self._mode == "aligned" and not anchored) or landed
+        if on_track:  # the expected text (found again by a copy too where wide is free): long once a run verifies
             wanted = max(cfg.start, cfg.track_growth * self._run, cfg.track_per_match * self._matched)
         elif self._mode == "copy" or anchored:  # a match elsewhere is a weak guess until tokens of it verify
             limit = max(cfg.min_len, self._matched * cfg.copy_per_match)

@@ -87,3 +87,17 @@ def test_a_resume_in_the_last_copy_s_source_drafts_by_its_match_as_a_copy_does()
     # A one-token match in the output is a weak guess: a copy's few tokens per matched one, not
     # the file's many (which the drafter spent there before, and mostly lost).
     assert len(steps[resumed]) == config.copy_per_match
+
+
+def test_a_copy_that_lands_in_the_file_drafts_by_its_match_unless_wide_forwards_are_free() -> None:
+    from fastapply.engine.api import draft_settings
+
+    # The output starts with a block the file has far ahead: a one-token copy from the file.
+    a, b, c = _block(1000), _block(2000), _block(3000)
+    original, target = a + c + b, b + a + c
+    cpu = DraftConfig(cap=256)
+    gpu = draft_settings(256, {1: 0.010, 256: 0.015})
+    first_cpu = simulate_drafter(Drafter(original, [], cpu), target)[0][1]
+    first_gpu = simulate_drafter(Drafter(original, [], gpu), target)[0][1]
+    assert first_cpu == b[1 : 1 + cpu.copy_per_match]  # a weak guess until its tokens verify
+    assert first_gpu == b[1:]  # a GPU verifies the track's length at once: here the rest of the file
