@@ -38,13 +38,10 @@ def newest_attention(
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
     """transformers' attention signature; query ``[1, heads, new, dim]``, key/value ``[1, kv_heads, all, dim]``."""
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     plain = (not kwargs.pop(NEWEST_QUERIES, False) or query.shape[0] != 1 or dropout
              or kwargs.get("sliding_window") is not None or kwargs.get("softcap") is not None)
     if plain:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout,
-                                      scaling=scaling, **kwargs)
+        return _sdpa()(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
     return split_attention(query, key, value, scaling).transpose(1, 2).contiguous(), None
 
 
@@ -73,6 +70,14 @@ def split_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     cached_weight, own_weight = (cached_lse - top).exp(), (own_lse - top).exp()
     merged = cached.reshape(batch, heads, new, dim) * cached_weight + own * own_weight  # in fp32 (the lse's)
     return (merged / (cached_weight + own_weight)).to(query.dtype)
+
+
+@functools.cache
+def _sdpa() -> Any:
+    """transformers' masked SDPA, looked up once (this runs in every layer of every forward)."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    return sdpa_attention_forward
 
 
 @functools.cache

@@ -54,7 +54,7 @@ def measure_widths(
     up to ``attempts`` times in all; the last one is returned either way. None when ``cancel`` is
     set before the measurement is complete (checked before every forward).
     """
-    from fastapply.engine.decode import ModelSession
+    from fastapply.engine.decode import ModelSession, sync
 
     session = ModelSession(model, device)
     generator = torch.Generator().manual_seed(0)
@@ -65,8 +65,7 @@ def measure_widths(
         return None
     # The first forwards of a process pay one-time costs (allocations, kernel selection).
     session.forward(tokens[256 : 256 + max(widths)])
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    sync(device)
     session.rollback(256)
     costs: dict[int, float] | None = None
     for _ in range(attempts):
@@ -89,6 +88,8 @@ def consistent(costs: dict[int, float]) -> bool:
 def _time_widths(session: Any, tokens: list[int], widths: tuple[int, ...], device: torch.device,
                  cancel: threading.Event | None) -> dict[int, float] | None:
     """One measurement of every width (best of three forwards each), or None once cancelled."""
+    from fastapply.engine.decode import sync
+
     costs: dict[int, float] = {}
     for width in widths:
         best = float("inf")
@@ -97,8 +98,7 @@ def _time_widths(session: Any, tokens: list[int], widths: tuple[int, ...], devic
                 return None
             start = time.perf_counter()
             session.forward(tokens[256 : 256 + width])
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            sync(device)
             best = min(best, time.perf_counter() - start)
             session.rollback(256)
         previous = max(costs, default=None)

@@ -34,7 +34,8 @@ from fastapply.kernels.verify import verify
 PREFILL_CHUNK = 512  # prompt tokens per prefill forward; cancel is honoured between chunks
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on a CPU), so a clock reads what it cost."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -193,7 +194,7 @@ def _prefill(ctx: DecodeContext, start: float) -> tuple[ModelSession, int] | Non
     if first is None:
         ctx.stream.finish("cancelled")
         return None
-    _sync(ctx.device)
+    sync(ctx.device)
     ctx.stats.prefill_seconds = time.perf_counter() - start
     ctx.stream.push([first])
     ctx.stats.time_to_first_token = time.perf_counter() - start
@@ -277,7 +278,7 @@ def decode_prompt_lookup(ctx: DecodeContext, num_tokens: int = 10) -> None:
             )
     finally:
         handle.remove()
-    _sync(ctx.device)
+    sync(ctx.device)
     ctx.stats.prompt_tokens = len(ctx.prompt.ids)
     ctx.stats.time_to_first_token = time.perf_counter() - start
     ctx.stream.push(out[0, len(ctx.prompt.ids) :].tolist())

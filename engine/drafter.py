@@ -104,7 +104,6 @@ class Drafter:
         # confirmed; "copy": borrowing from elsewhere (the output so far, the prompt).
         self._mode = "aligned"
         self._run = 0  # tokens verified in a row since the last re-sync
-        self._copy_limit = 0  # draft length allowed by the current copy's match (copy mode only)
         # Where the last copy from elsewhere stands, followed like a track until the next copy:
         # moved or re-indented code continues near where its copy left off.
         self._anchor: Track | None = None
@@ -140,8 +139,7 @@ class Drafter:
         if on_track:  # the expected text (found again by a copy too where wide is free): long once a run verifies
             wanted = max(cfg.start, cfg.track_growth * self._run, cfg.track_per_match * self._matched)
         elif self._mode == "copy" or anchored:  # a match elsewhere is a weak guess until tokens of it verify
-            limit = max(cfg.min_len, self._matched * cfg.copy_per_match)
-            wanted = max(limit if anchored else self._copy_limit, cfg.copy_growth * self._run)
+            wanted = max(cfg.min_len, cfg.copy_per_match * self._matched, cfg.copy_growth * self._run)
         else:
             wanted = self.length
         return min(cfg.cap, wanted)
@@ -243,7 +241,6 @@ class Drafter:
             self._track, self._source, self._pos, self._mode = None, source, pos, "copy"
             self._anchor = Track(source, self.config.ngram_max, trusted=True, index=index)
             self._anchor.pointer = pos
-            self._copy_limit = max(self.config.min_len, n * self.config.copy_per_match)
         else:
             self._track, self._source = None, None
 
