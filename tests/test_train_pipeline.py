@@ -79,6 +79,18 @@ def test_a_toy_model_trains_a_few_steps_and_resumes(tok, tmp_path: Path) -> None
     assert resumed.tokens_seen > state.tokens_seen
 
 
+def test_training_on_cuda_autocasts_to_bf16_except_a_model_that_declares_float32(tok) -> None:
+    torch = pytest.importorskip("torch")
+    from fastapply.train.loop import autocasts
+    from fastapply.train.model import new_model
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")  # a device object needs no GPU
+    copy, toy = new_model("copy", tok), new_model("toy", tok)
+    assert autocasts(toy, cuda) and not autocasts(toy, cpu)
+    # the copy prior's wired heads need float32 activations: bf16 would train on a broken circuit
+    assert not autocasts(copy, cuda)
+
+
 def test_cli_train_without_a_step_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     from fastapply.cli import main
 

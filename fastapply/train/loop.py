@@ -55,7 +55,16 @@ class TrainState:
     probes: list[dict[str, Any]] = field(default_factory=list)  # {"step", scores...} in order
     stopped: str = ""  # the stop rule's verdict, once it gave one: passed or stalled
     device: str = ""  # where the latest invocation trained
-    precision: str = ""  # how it computed: "fp32", or "bf16 autocast" on CUDA
+    precision: str = ""  # how it computed: "fp32", or "bf16 autocast" on CUDA (never for a model that declares fp32)
+
+
+def autocasts(model: Any, device: Any) -> bool:
+    """Whether training runs under bf16 autocast: on CUDA, unless the model's config declares
+    float32 compute (the copy prior's wired heads work with logits of thousands of nats, which
+    bf16 matmuls break, so training them in bf16 would train the learned layers on a broken circuit)."""
+    from fastapply.engine.assets import COMPUTE_DTYPE_KEY
+
+    return device.type == "cuda" and getattr(model.config, COMPUTE_DTYPE_KEY, None) != "float32"
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -147,13 +156,14 @@ def train(
         save_model(model, tokenizer, run_dir / "model")
 
     state.device = device.type
-    state.precision = "bf16 autocast" if device.type == "cuda" else "fp32"
+    autocast = autocasts(model, device)
+    state.precision = "bf16 autocast" if autocast else "fp32"
     judge = None
     if probe_examples and config.probe_every > 0:
         judge = _Judge(model, probe_examples, Seam.of(tokenizer), tokenizer.pad_token_id, config, state)
     try:
         if judge is None or not judge.stops_before_start():
-            _run(model, opt, examples, tokenizer, config, state, checkpoint, on_log, log_every, device.type == "cuda",
+            _run(model, opt, examples, tokenizer, config, state, checkpoint, on_log, log_every, autocast,
                  device, judge)
         else:
             checkpoint()
@@ -198,7 +208,7 @@ class _Judge:
 
 def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: TrainConfig, state: TrainState,
          checkpoint: Callable[[], None], on_log: Callable[[dict[str, Any]], None] | None, log_every: int,
-         cuda: bool, device: Any, judge: _Judge | None = None) -> None:
+         autocast: bool, device: Any, judge: _Judge | None = None) -> None:
     import torch
 
     model.train()
@@ -216,7 +226,7 @@ def _run(model: Any, opt: Any, examples: list[Example], tokenizer: Any, config: 
             batch = {k: v.to(device) for k, v in batch.items()}
             for group in opt.param_groups:
                 group["lr"] = lr_at(state.step, config)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                 loss = target_loss(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
