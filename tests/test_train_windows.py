@@ -182,3 +182,30 @@ def test_unfreezing_the_embeddings_leaves_the_wired_layers_frozen(tok) -> None:
     frozen = new_model(COPY_PRIOR, tok, max_positions=256)
     freeze_wired(frozen, COPY_PRIOR)
     assert not frozen.model.embed_tokens.weight.requires_grad
+
+
+def test_parallel_workers_draw_from_disjoint_shares_of_the_files(monkeypatch, tmp_path: Path) -> None:
+    import multiprocessing
+    import time
+
+    from fastapply.train import phase_data
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("parallel drawing forks")
+    sources = [Source(path=f"pkg/m{i}.py", text=SOURCE.replace("compute", f"compute{i}")) for i in range(8)]
+    config = phase_data.PhaseDataConfig(phase="rename-single", max_windows=8, per_edit=1, workers=2, max_minutes=1.0)
+    windows = phase_data._draw_parallel(sources, config, WindowConfig(), time.monotonic() + 60)
+    assert len(windows) == 8
+    drawn = {w.edit.path.split(":")[0] for w in windows}
+    # worker k takes files k, k + 2, ...: both shares are drawn from, and only files of the list
+    assert drawn <= {s.path for s in sources}
+    assert drawn & {s.path for s in sources[0::2]} and drawn & {s.path for s in sources[1::2]}
+    monkeypatch.setattr(phase_data, "_split", lambda max_files: (sources, sources[:2]))
+    summary = phase_data.build_phase(_tokenizer(), tmp_path, config)
+    assert summary["examples"] == 8 and (tmp_path / "train.pt").exists()
+
+
+def _tokenizer():
+    from fastapply.engine.load import load_tokenizer
+
+    return load_tokenizer(TOKENIZER_DIR)

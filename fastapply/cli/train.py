@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     win.add_argument("--heldout-windows", type=int, default=96)
     win.add_argument("--max-minutes", type=float, default=10.0, help="stop drawing after, keeping what was drawn")
     win.add_argument("--seed", type=int, default=0)
+    win.add_argument("--workers", type=int, default=1, help="processes drawing training windows")
 
     model = steps.add_parser("model", help="train (or resume training) the apply model")
     model.add_argument("--data", type=Path, default=Path("runs/data"))
@@ -183,7 +184,10 @@ def _windows(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--phase: {exc}") from exc
     config = PhaseDataConfig(phase=args.phase, max_files=args.max_files, max_windows=args.max_windows,
-                             heldout_windows=args.heldout_windows, max_minutes=args.max_minutes, seed=args.seed)
+                             heldout_windows=args.heldout_windows, max_minutes=args.max_minutes, seed=args.seed,
+                             workers=args.workers)
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
     try:
         summary = build_phase(_load_tokenizer(), args.out, config, progress=_progress)
     except ValueError as exc:

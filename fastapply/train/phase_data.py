@@ -2,13 +2,16 @@
 windows from held-out files, and a summary of what was drawn.
 
 ``train.pt`` has the layout of ``build_data`` (so ``train model --data`` reads it), and
-``heldout_windows.pt`` the same for the windows the stop rule and the pass test score. Knows
-sources, the curriculum and the window sizes; knows nothing about the model.
+``heldout_windows.pt`` the same for the windows the stop rule and the pass test score. Training
+windows can be drawn by several processes at once (``workers``), each from its own share of the
+training files; held-out windows are drawn by this process alone. Knows sources, the curriculum
+and the window sizes; knows nothing about the model.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 import time
 from collections import Counter
@@ -32,6 +35,7 @@ class PhaseDataConfig:
     per_edit: int = 2  # windows cut from one edit
     max_minutes: float = 10.0  # drawing stops after this long, with what it has
     seed: int = 0
+    workers: int = 1  # processes drawing training windows (forked, where the platform forks)
 
 
 def save_examples(examples: list[Example], path: Path) -> None:
@@ -61,6 +65,36 @@ def _draw(sources: list[Source], config: PhaseDataConfig, window: WindowConfig, 
     return out
 
 
+_SHARED: list[Source] = []  # the training files, set before forking the workers that read them
+
+
+def _draw_share(task: tuple[int, int, PhaseDataConfig, WindowConfig, int, float]) -> list[Window]:
+    """One worker's windows: files ``k``, ``k + workers``, ... with its own random stream."""
+    from fastapply.engine.load import load_tokenizer
+
+    k, workers, config, window, want, deadline = task
+    rng = random.Random(f"{config.seed}:{k}")
+    return _draw(_SHARED[k::workers], config, window, load_tokenizer(), rng, want, deadline)
+
+
+def _draw_parallel(sources: list[Source], config: PhaseDataConfig, window: WindowConfig,
+                   deadline: float) -> list[Window]:
+    """``config.max_windows`` training windows from ``config.workers`` forked processes (the
+    clock they stop by, ``time.monotonic``, is the system's, so it is the same in each)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _SHARED
+    workers = config.workers
+    want = -(-config.max_windows // workers)
+    _SHARED = sources
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            shares = list(pool.map(_draw_share, [(k, workers, config, window, want, deadline) for k in range(workers)]))
+    finally:
+        _SHARED = []
+    return [w for share in shares for w in share][: config.max_windows]
+
+
 def build_phase(tokenizer: Any, out_dir: Path, config: PhaseDataConfig, window: WindowConfig | None = None,
                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Draw the phase's windows and write ``train.pt``, ``heldout_windows.pt`` and ``summary.json``."""
@@ -75,8 +109,11 @@ def build_phase(tokenizer: Any, out_dir: Path, config: PhaseDataConfig, window: 
                  started + config.max_minutes * 30)
     if progress:
         progress(f"{config.phase}: {len(held)} held-out windows")
-    train = _draw(train_files, config, window, tokenizer, rng, config.max_windows,
-                  started + config.max_minutes * 60)
+    deadline = started + config.max_minutes * 60
+    if config.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        train = _draw_parallel(train_files, config, window, deadline)
+    else:
+        train = _draw(train_files, config, window, tokenizer, rng, config.max_windows, deadline)
     if not train or not held:
         raise ValueError(f"phase {config.phase!r} drew {len(train)} training and {len(held)} held-out windows")
     out_dir.mkdir(parents=True, exist_ok=True)
