@@ -52,11 +52,13 @@ def _growing_layer_class() -> type:
     from transformers.cache_utils import DynamicLayer
 
     class GrowingLayer(DynamicLayer):  # type: ignore[misc, valid-type]
+        reserve = 0  # positions allocated at the first write (the caller's estimate; more still fit)
+
         def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
             super().lazy_initialization(key_states, value_states)
             self.length = 0
-            self._keys = key_states.new_empty((*key_states.shape[:-2], 0, key_states.shape[-1]))
-            self._values = value_states.new_empty((*value_states.shape[:-2], 0, value_states.shape[-1]))
+            self._keys = key_states.new_empty((*key_states.shape[:-2], self.reserve, key_states.shape[-1]))
+            self._values = value_states.new_empty((*value_states.shape[:-2], self.reserve, value_states.shape[-1]))
 
         def update(
             self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
@@ -98,25 +100,31 @@ def _growing_layer_class() -> type:
     return GrowingLayer
 
 
-def new_cache(model: Any) -> Any:
-    """A ``DynamicCache`` for ``model`` whose full-attention layers grow in place (``GrowingLayer``)."""
+def new_cache(model: Any, reserve: int = 0) -> Any:
+    """A ``DynamicCache`` for ``model`` whose full-attention layers grow in place (``GrowingLayer``),
+    each allocating room for ``reserve`` positions at its first write (a prompt and its budget: no
+    copy while prefilling and decoding them), and doubling past it."""
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
 
     growing = _growing_layer_class()
     cache = DynamicCache(config=model.config)
+    limit = getattr(model.config, "max_position_embeddings", None)
     # Sliding-window and other special layers keep transformers' own class.
     cache.layers = [growing() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    for layer in cache.layers:
+        if isinstance(layer, growing):
+            layer.reserve = max(0, min(reserve, limit) if limit else reserve)
     return cache
 
 
 class ModelSession:
     """One generation's model state: the KV cache and forwards that append to it."""
 
-    def __init__(self, model: Any, device: torch.device) -> None:
+    def __init__(self, model: Any, device: torch.device, reserve: int = 0) -> None:
         self.model = model
         self.device = device
-        self.cache = new_cache(model)
+        self.cache = new_cache(model, reserve)
         params = inspect.signature(model.forward).parameters
         self._keep_arg = "logits_to_keep" in params
         # transformers renamed ``past_key_values`` to ``cache`` during 5.x; the old name warns.
@@ -188,7 +196,10 @@ class DecodeContext:
 
 def _prefill(ctx: DecodeContext, start: float) -> tuple[ModelSession, int] | None:
     """The session after the prompt and the first token, or None (finished ``cancelled``)."""
-    session = ModelSession(ctx.model, ctx.device)
+    # room for the prompt and an output as long again (a rewrite is about the file's length), and a
+    # verify's pending token; a longer output grows the cache by doubling
+    prompt = len(ctx.prompt.ids)
+    session = ModelSession(ctx.model, ctx.device, reserve=prompt + min(ctx.stream.max_new_tokens, prompt) + 1)
     ctx.stats.prompt_tokens = len(ctx.prompt.ids)
     first = session.prefill(ctx.prompt.ids, ctx.cancel)
     if first is None:

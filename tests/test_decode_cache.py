@@ -27,12 +27,12 @@ def _script(seed: int) -> list[tuple[str, int]]:
     return steps
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_logits_equal_transformers_cache_through_growth_and_rollbacks(arch: str) -> None:
+@pytest.mark.parametrize(("arch", "reserve"), [(a, r) for a in ARCHS for r in (0, 300)])
+def test_logits_equal_transformers_cache_through_growth_and_rollbacks(arch: str, reserve: int) -> None:
     from transformers import DynamicCache
 
     lm = tiny_model(arch)
-    ours = ModelSession(lm.model, lm.device)
+    ours = ModelSession(lm.model, lm.device, reserve=reserve)
     theirs = ModelSession(lm.model, lm.device)
     theirs.cache = DynamicCache(config=lm.model.config)
     rng = random.Random(1)
@@ -47,6 +47,22 @@ def test_logits_equal_transformers_cache_through_growth_and_rollbacks(arch: str)
     for mine, ref in zip(ours.cache.layers, theirs.cache.layers):
         assert torch.equal(mine.keys, ref.keys) and torch.equal(mine.values, ref.values)
     assert ours.length > 512  # the buffer grew at least twice
+
+
+def test_a_reserved_cache_is_written_in_place_until_it_is_full() -> None:
+    lm = tiny_model("llama")
+    session = ModelSession(lm.model, lm.device, reserve=600)
+    session.forward(list(range(512)))
+    layer = session.cache.layers[0]
+    storage = layer.keys.untyped_storage().data_ptr()
+    assert layer._keys.shape[-2] == 600  # allocated once, at the first write
+    for _ in range(3):
+        session.forward(list(range(20)))
+        session.rollback(session.length - 5)
+    session.forward(list(range(600 - session.length)))
+    assert layer.keys.untyped_storage().data_ptr() == storage and session.length == 600  # no copy
+    session.forward([1])
+    assert layer._keys.shape[-2] == 1200  # past the reserve it doubles
 
 
 def test_crop_forms_of_every_5x_release() -> None:
