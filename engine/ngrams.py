@@ -18,7 +18,15 @@ _MASK = (1 << 64) - 1
 
 
 class NgramIndex:
-    """Positions of every n-gram (1 <= n <= max_n) of a token sequence; ``extend`` adds more."""
+    """Positions of every n-gram (1 <= n <= max_n) of a token sequence; ``extend`` adds more.
+
+    N-grams up to ``ANCHOR`` tokens are keys of their own; a longer one is found among the starts
+    of its first ``ANCHOR`` tokens and checked against the sequence, so extending costs four
+    entries a token instead of ``max_n`` (most of the drafter's own time, on a CPU), and a longer
+    key's candidates are the few places its first four tokens recur.
+    """
+
+    ANCHOR = 4
 
     def __init__(self, tokens: list[int], max_n: int) -> None:
         self.tokens = tokens
@@ -30,7 +38,7 @@ class NgramIndex:
     def extend(self) -> None:
         """Index the n-grams ending in tokens appended to ``tokens`` since the last call."""
         tokens, at, end = self.tokens, self._at, len(self.tokens)
-        for n in range(1, self.max_n + 1):
+        for n in range(1, min(self.max_n, self.ANCHOR) + 1):
             first = max(0, self._indexed - n + 1)  # the first start whose n-gram is new
             # zip builds the n-grams starting at first..end-n in C; each key's starts stay ascending
             grams = zip(*(tokens[first + i : end - n + 1 + i] for i in range(n)))
@@ -38,23 +46,34 @@ class NgramIndex:
                 at[key].append(start)
         self._indexed = end
 
+    def _candidates(self, key: tuple[int, ...]) -> tuple[list[int], list[int] | None]:
+        """Starts whose first ``ANCHOR`` tokens are ``key``'s, and the tokens to check (None: no check)."""
+        if len(key) > self.max_n:
+            return [], None
+        if len(key) <= self.ANCHOR:
+            return self._at.get(key) or [], None
+        return self._at.get(key[: self.ANCHOR]) or [], list(key)
+
+    def _holds(self, start: int, want: list[int]) -> bool:
+        end = start + len(want)
+        return end <= self._indexed and self.tokens[start:end] == want
+
     def first_at_or_after(self, key: tuple[int, ...], lo: int) -> int | None:
-        """Start of the first occurrence of ``key`` at or after ``lo`` (O(log n))."""
-        starts = self._at.get(key)
-        if not starts:
-            return None
-        i = bisect_left(starts, lo)
-        return starts[i] if i < len(starts) else None
+        """Start of the first occurrence of ``key`` at or after ``lo`` (O(log n) and the anchor's recurrences)."""
+        starts, want = self._candidates(key)
+        for i in range(bisect_left(starts, lo), len(starts)):
+            if want is None or self._holds(starts[i], want):
+                return starts[i]
+        return None
 
     def last(self, key: tuple[int, ...], before: int | None = None) -> int | None:
         """Start of the last occurrence of ``key`` (starting before ``before`` when given)."""
-        starts = self._at.get(key)
-        if not starts:
-            return None
-        if before is None:
-            return starts[-1]
-        i = bisect_left(starts, before)
-        return starts[i - 1] if i else None
+        starts, want = self._candidates(key)
+        stop = len(starts) if before is None else bisect_left(starts, before)
+        for i in range(stop - 1, -1, -1):
+            if want is None or self._holds(starts[i], want):
+                return starts[i]
+        return None
 
 
 def _hash(key: tuple[int, ...]) -> int:

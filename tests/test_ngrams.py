@@ -1,4 +1,5 @@
-"""The frozen n-gram index answers every look-up as the growing one does, hash collisions included."""
+"""The n-gram indices answer every look-up as a plain scan does: the growing one as it is extended in
+pieces (a long key found through its first four tokens), the frozen one with hash collisions too."""
 
 from __future__ import annotations
 
@@ -47,3 +48,31 @@ def test_short_and_empty_sequences() -> None:
     assert FrozenNgramIndex([], 12).first_at_or_after((1,), 0) is None
     index = FrozenNgramIndex([4, 4], 12)
     assert index.first_at_or_after((4, 4), 0) == 0 and index.last((4,)) == 1 and index.last((4, 4, 4)) is None
+
+
+def _scan(tokens: list[int], key: tuple[int, ...]) -> list[int]:
+    n = len(key)
+    return [s for s in range(len(tokens) - n + 1) if tuple(tokens[s : s + n]) == key]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_growing_index_answers_as_a_scan_while_it_is_extended(seed: int) -> None:
+    rng = random.Random(seed)
+    full = _sequence(seed)
+    tokens: list[int] = []
+    index = NgramIndex(tokens, 12)
+    while len(tokens) < len(full):
+        tokens += full[len(tokens) : len(tokens) + rng.randint(1, 40)]
+        indexed = list(tokens)
+        index.extend()
+        tokens.append(full[len(tokens)] if len(tokens) < len(full) else 0)  # appended, not yet indexed
+        for _ in range(60):
+            n = rng.randint(1, 12)
+            at = rng.randrange(max(1, len(tokens) - n + 1))
+            key = tuple(tokens[at : at + n])
+            starts = _scan(indexed, key)
+            bound = rng.randrange(len(tokens) + 2)
+            assert index.first_at_or_after(key, bound) == next((s for s in starts if s >= bound), None)
+            assert index.last(key, before=bound) == next((s for s in reversed(starts) if s < bound), None)
+            assert index.last(key) == (starts[-1] if starts else None)
+        tokens.pop()
