@@ -3,6 +3,7 @@
 # in bf16 under replay, the bf16 greedy mismatch rate against fp32, and the Triton verify kernel
 # against its PyTorch reference. Random weights (no downloads); cases from this interpreter's
 # standard library. Usage: bash examples/gpu_bench.sh [OUT_DIR]
+# On the device machine, first: python3 -m pip install -q --no-deps --no-build-isolation -e .
 set -euo pipefail
 out="${1:-gpu_bench_out}"
 mkdir -p "$out"
