@@ -316,10 +316,13 @@ def load_project_config(start: str | Path = ".") -> Config:
     Raises:
         ConfigError: the file is not valid TOML or has unknown keys, wrong types or bad globs.
     """
-    from fastapply.repo import find_repo
+    from fastapply.repo import GitUnavailable, find_repo, work_tree_root
 
     try:
         root: str | Path = find_repo(start).root
+    except GitUnavailable:  # commands that need no git (bench, train, serve) still read the root's file
+        base = Path(start) if Path(start).is_dir() else Path(start).parent
+        root = work_tree_root(base) or start
     except UsageError:
         root = start
     return load_config(root)

@@ -90,9 +90,9 @@ def hook_script(python: str) -> str:
 
 def hooks_dir(repo: RepoInfo) -> Path:
     """The hooks folder git uses here (``core.hooksPath`` and linked worktrees honoured)."""
-    import git
+    from fastapply.repo import git_module
 
-    found = git.Repo(repo.root).git.rev_parse("--git-path", "hooks")
+    found = git_module().Repo(repo.root).git.rev_parse("--git-path", "hooks")
     path = Path(found)
     return path if path.is_absolute() else repo.root / path
 

@@ -43,9 +43,33 @@ class RepoFile:
     too_large: bool
 
 
-def _git(path: Path):  # -> git.Repo; GitPython imported lazily to keep start-up light
-    import git
+class GitUnavailable(UsageError):
+    """GitPython cannot be imported here, or cannot run the git executable."""
 
+
+def git_module():  # -> the git package; GitPython imported lazily to keep start-up light
+    """GitPython, or ``GitUnavailable`` with what it said (it refuses to import without git)."""
+    try:
+        import git
+    except ImportError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GitUnavailable(f"git is not available ({first}); fastapply edits files through git: "
+                             "install git, or point GIT_PYTHON_GIT_EXECUTABLE at it") from None
+    return git
+
+
+def work_tree_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding a ``.git`` entry (what git would find,
+    ignoring its environment overrides): for reading configuration where git cannot run."""
+    start = path.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _git(path: Path):  # -> git.Repo
+    git = git_module()
     try:
         return git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -244,7 +268,7 @@ def commit(repo: RepoInfo, paths: list[str], message: str) -> str:
         RefusedError: the index is locked by another git process.
         UsageError: git refused the commit (a hook failed, a merge in progress...), with its message.
     """
-    import git
+    git = git_module()
 
     if index_locked(repo):
         raise RefusedError(f"{repo.git_dir / 'index.lock'} exists: another git process is running")
