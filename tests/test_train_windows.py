@@ -209,3 +209,12 @@ def _tokenizer():
     from fastapply.engine.load import load_tokenizer
 
     return load_tokenizer(TOKENIZER_DIR)
+
+
+def test_a_rename_is_drawn_only_among_the_names_accept_allows() -> None:
+    from fastapply.train.edit_rename import make_rename
+
+    for seed in range(6):
+        edit = make_rename(random.Random(seed), SOURCE, "m.py", accept=lambda name: name == "compute")
+        assert edit is not None and edit.meta["old"] == "compute"
+    assert make_rename(random.Random(0), SOURCE, "m.py", accept=lambda name: False) is None

@@ -69,14 +69,14 @@ def is_single_token(tokenizer: Any, name: str) -> bool:
 def single_token_rename(rng: random.Random, source: Source, tokenizer: Any) -> Edit | None:
     """A rename whose old name is one token, re-targeted to a new one-token word."""
     for _ in range(8):
-        edit = make_rename(rng, source.text, source.path.split(":")[0])
-        if edit is None or not is_single_token(tokenizer, edit.meta["old"]):
-            continue
+        edit = make_rename(rng, source.text, source.path.split(":")[0], accept=lambda n: is_single_token(tokenizer, n))
+        if edit is None:
+            return None  # the file has no one-token name to rename
         taken = identifiers(source.text)
-        fresh = [w for w in rng.sample(WORDS, len(WORDS)) if w not in taken and is_single_token(tokenizer, w)]
-        if not fresh:
+        fresh = next((w for w in rng.sample(WORDS, len(WORDS)) if w not in taken and is_single_token(tokenizer, w)), None)
+        if fresh is None:
             return None
-        old, new, target = edit.meta["old"], edit.meta["new"], fresh[0]
+        old, new, target = edit.meta["old"], edit.meta["new"], fresh
         if edit.meta["old"][:1].isupper():
             target = target.capitalize()
             if not is_single_token(tokenizer, target) or target in taken:

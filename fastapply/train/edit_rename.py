@@ -12,6 +12,7 @@ import ast
 import io
 import random
 import tokenize
+from collections.abc import Callable
 
 from fastapply.train.edit_common import (
     Edit,
@@ -62,7 +63,10 @@ def _phrase(rng: random.Random, what: str, old: str, new: str) -> str:
     )
 
 
-def make_rename(rng: random.Random, text: str, path: str = "") -> Edit | None:
+def make_rename(rng: random.Random, text: str, path: str = "",
+                accept: Callable[[str], bool] | None = None) -> Edit | None:
+    """A rename of a name used in ``text`` (a function, method, class, parameter or variable),
+    chosen among the names ``accept`` allows (all by default); None when there is none."""
     try:
         tree = ast.parse(text)
         names = name_tokens(text)
@@ -98,6 +102,8 @@ def make_rename(rng: random.Random, text: str, path: str = "") -> Edit | None:
                     candidates.append(("rename-variable", t.id, 1, None, f"the module variable `{t.id}`"))
     # names used several times teach more than one-off names
     candidates = [c for c in candidates if counts.get(c[1], 0) >= 2 or rng.random() < 0.3]
+    if accept is not None:
+        candidates = [c for c in candidates if accept(c[1])]
     if not candidates:
         return None
     by_kind: dict[str, list[tuple[str, str, int, int | None, str]]] = {}
