@@ -321,8 +321,7 @@ def load_project_config(start: str | Path = ".") -> Config:
     try:
         root: str | Path = find_repo(start).root
     except GitUnavailable:  # commands that need no git (bench, train, serve) still read the root's file
-        base = Path(start) if Path(start).is_dir() else Path(start).parent
-        root = work_tree_root(base) or start
+        root = work_tree_root(Path(start)) or start
     except UsageError:
         root = start
     return load_config(root)

@@ -59,9 +59,11 @@ def git_module():  # -> the git package; GitPython imported lazily to keep start
 
 
 def work_tree_root(path: Path) -> Path | None:
-    """The nearest folder at or above ``path`` holding a ``.git`` entry (what git would find,
-    ignoring its environment overrides): for reading configuration where git cannot run."""
+    """The nearest folder at or above ``path`` (a file or a folder) holding a ``.git`` entry (what
+    git would find, ignoring its environment overrides): for reading configuration where git cannot run."""
     start = path.resolve()
+    if not start.is_dir():
+        start = start.parent
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
             return folder
