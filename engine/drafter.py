@@ -18,6 +18,10 @@ like its neighbours, moved code, a snippet in the instruction. Every source has 
 O(log n) per suffix length. The next miss tries the tracks again, so the pointer re-aligns as
 soon as the output rejoins them.
 
+An edit the output made to a track (what it wrote between leaving the pointer and re-syncing) is
+replayed in later drafts from that track (``engine/edits.py``): a rename made once is drafted at
+every later use, where the file's text would miss at each.
+
 Draft lengths follow the evidence for the source, capped by what a forward of each width costs on
 the device (measured elsewhere and passed in as ``cap``): on a track, a few tokens after a weak
 re-sync, many after a long matched suffix or a long verified run; a copy from elsewhere (or a
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapply.engine.edits import EditMemory, Plan, score
 from fastapply.engine.ngrams import FrozenNgramIndex, NgramIndex
 
 
@@ -58,12 +63,13 @@ class DraftConfig:
     # elsewhere that lands in a track drafts as long as the track would. Elsewhere it drafts by its
     # match like any copy until a long run of it verifies (the rejected tail is what costs on a CPU).
     wide_is_free: bool = False
+    replay_edits: bool = True  # drafts from a track carry the edits the output already made to it
 
 
 class Track:
     """A sequence the output is expected to follow in order, with its pointer."""
 
-    __slots__ = ("tokens", "index", "pointer", "copied", "trusted")
+    __slots__ = ("tokens", "index", "pointer", "copied", "trusted", "written", "edits")
 
     def __init__(self, tokens: list[int], max_n: int, trusted: bool,
                  index: NgramIndex | FrozenNgramIndex | None = None) -> None:
@@ -72,6 +78,8 @@ class Track:
         self.pointer = 0  # after the last token verified as copied into the output
         self.copied = 0  # tokens of this track the output took while aligned on it
         self.trusted = trusted  # the file is; a prediction earns it by a verified token
+        self.written = 0  # output tokens written when the pointer last moved
+        self.edits = EditMemory(max_n)  # the edits the output made to these tokens
 
     @property
     def credible(self) -> bool:
@@ -109,6 +117,8 @@ class Drafter:
         self._anchor: Track | None = None
         self.length = max(1, min(config.start, config.cap))
         self._matched = 0  # suffix tokens the last re-sync matched
+        self._written = 0  # output tokens so far (as of the last draft, plus what was verified since)
+        self._plan = Plan()  # the last draft, one token longer (the token expected after it)
 
     @property
     def pointer(self) -> int:
@@ -124,9 +134,22 @@ class Drafter:
             self._history_index.extend()
         if self._source is None:
             self._resync(history)
+        self._written = len(history)
         if self._source is None:
             return []
-        return self._source[self._pos : self._pos + self._length()]
+        length = self._length()
+        self._plan = self._planned(length + 1)
+        return self._plan.tokens[:length]
+
+    def _planned(self, length: int) -> Plan:
+        """The next ``length`` tokens of the source, with the track's edits replayed in them."""
+        track, source, pos = self._track, self._source, self._pos
+        assert source is not None
+        if track is not None and track.edits.rules and self.config.replay_edits:
+            return track.edits.plan(source, track.index, pos, length)
+        plan = Plan()
+        plan.copy(source, pos, pos + length)
+        return plan
 
     def _length(self) -> int:
         """How many tokens to draft from the current source."""
@@ -153,7 +176,7 @@ class Drafter:
         for track in self.tracks:
             if track.tokens[:1] == [first]:
                 self._track, self._source, self._pos = track, track.tokens, 0
-                self._advance(1)
+                self._advance(1, 1)
                 return
         self._source = None
 
@@ -162,20 +185,24 @@ class Drafter:
         if not draft or self._source is None:
             self._source = None
             return
-        self._advance(accepted)
+        plan = self._plan
+        score(plan.spans, accepted, len(draft))
+        self._advance(plan.after[accepted - 1] if accepted else self._pos, accepted)
         if accepted == len(draft):
             self.length = min(self.length * 2, self.config.cap)
-            if self._pos < len(self._source) and self._source[self._pos] == bonus:
-                self._advance(1)
+            if accepted < len(plan.tokens) and plan.tokens[accepted] == bonus:
+                self._advance(plan.after[accepted], 1)
                 return
         else:
             self.length = max(self.config.min_len, min(self.length // 2, self.config.cap))
         self._source = None
 
-    def _advance(self, n: int) -> None:
+    def _advance(self, pos: int, n: int) -> None:
+        """``n`` more tokens verified, after which the source stands at ``pos``."""
         # Only verified tokens move a pointer; a far re-sync needs a long verified run first.
-        self._pos += n
+        self._pos = pos
         self._run += n
+        self._written += n
         if self._track is None:
             if self._anchor is not None and n:
                 self._anchor.pointer = self._pos
@@ -183,13 +210,17 @@ class Drafter:
                 # A long verified copy of a track's own tokens is where the output stands in it.
                 track = self._track_of_source()
                 if track is not None:
-                    self._track, self._mode, track.pointer = track, "aligned", self._pos
+                    self._track, self._mode = track, "aligned"
+                    self._point(track)
             return
         self._track.copied += n
         if self._mode == "tentative" and self._run >= self.config.confirm_run:
             self._mode = "aligned"
         if n and self._mode == "aligned":
-            self._track.pointer = self._pos
+            self._point(self._track)
+
+    def _point(self, track: Track) -> None:
+        track.pointer, track.written = self._pos, self._written
 
     def _needed(self, distance: int) -> int:
         """How many suffix tokens must match to resume ``distance`` tokens after the pointer."""
@@ -235,6 +266,8 @@ class Drafter:
             _, _, track, distance, self._matched = best
             self._track, self._source, self._pos = track, track.tokens, track.pointer + distance
             self._mode = "tentative" if distance > self.config.near else "aligned"
+            if self._mode == "aligned" and track is not self._anchor:
+                self._learn(track, history)
         elif copy is not None:
             n, source, pos, index = copy
             self._matched = n
@@ -243,6 +276,15 @@ class Drafter:
             self._anchor.pointer = pos
         else:
             self._track, self._source = None, None
+
+    def _learn(self, track: Track, history: list[int]) -> None:
+        """Record what the output wrote between leaving the track's pointer and resuming at ``_pos``."""
+        # The re-sync matched the output's last ``_matched`` tokens to the track's before ``_pos``;
+        # a match that starts before the pointer overlaps what was copied.
+        resume = max(track.pointer, self._pos - self._matched)
+        end = len(history) - (self._pos - resume)
+        if end >= track.written:
+            track.edits.learn(track.tokens, track.pointer, resume, history[track.written : end])
 
     def _copy_match(self, history: list[int]) -> tuple[int, list[int], int, NgramIndex | FrozenNgramIndex] | None:
         """(n, source, position after the match, its index) for the longest match of the output's suffix; on
