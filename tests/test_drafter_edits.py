@@ -13,7 +13,7 @@ from fastapply.engine.api import Engine, EngineConfig
 from fastapply.engine.bench.cases import BenchCase
 from fastapply.engine.bench.harness import run_case
 from fastapply.engine.drafter import DraftConfig, Drafter
-from fastapply.engine.edits import EditMemory, EditRule, score
+from fastapply.engine.edits import EditMemory, score
 from fastapply.engine.ngrams import FrozenNgramIndex
 
 
