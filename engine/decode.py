@@ -29,6 +29,7 @@ from fastapply.engine.prompt import Prompt
 from fastapply.engine.stream import TokenStream
 from fastapply.engine.types import GenerationStats
 from fastapply.kernels.verify import verify
+from fastapply.kernels.verify_reference import row_argmax
 
 
 PREFILL_CHUNK = 512  # prompt tokens per prefill forward; cancel is honoured between chunks
@@ -155,7 +156,7 @@ class ModelSession:
                 return None
             logits = self.forward(ids[at : at + chunk], keep=1)
         assert logits is not None, "an empty prompt has no next token"
-        return int(logits[-1].argmax())
+        return int(row_argmax(logits[-1:])[0])
 
     def step(self, ids: list[int]) -> torch.Tensor:
         self.forwards += 1
@@ -226,7 +227,7 @@ def decode_greedy(ctx: DecodeContext) -> None:
         return
     session, pending = started
     while not ctx.stream.done and not _cancelled(ctx):
-        pending = int(session.step([pending])[-1].argmax())
+        pending = int(row_argmax(session.step([pending])[-1:])[0])
         ctx.stream.push([pending])
     ctx.stats.forwards = session.forwards
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fastapply.kernels.verify import use_kernel, verify
-from fastapply.kernels.verify_reference import verify_reference
+from fastapply.kernels.verify_reference import row_argmax, verify_reference
 
 
 def _naive(logits: torch.Tensor, draft: torch.Tensor) -> list[int]:
@@ -34,6 +34,18 @@ def test_reference_accepts_the_longest_matching_prefix(w: int, vocab: int, dtype
         logits, draft = _case(w, vocab, dtype, agree)
         assert verify_reference(logits, draft).tolist() == _naive(logits, draft)
         assert verify(logits, draft).tolist() == _naive(logits, draft)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_the_greedy_pick_is_argmax_on_ties_nans_and_strided_rows(dtype: torch.dtype) -> None:
+    """Greedy and verification pick through ``row_argmax``; it must be ``argmax`` exactly."""
+    g = torch.Generator().manual_seed(7)
+    ties = torch.randint(0, 3, (200, 8192), generator=g).to(dtype)  # every row has many maxima
+    nans = torch.randn(50, 1000, generator=g).to(dtype)
+    nans[::2, 500] = float("nan")
+    strided = torch.randn(9, 2 * 4099, generator=g).to(dtype)[:, ::2]
+    for rows in (ties, nans, strided, ties[:1]):
+        assert torch.equal(row_argmax(rows), rows.argmax(dim=-1))
 
 
 def test_bad_shapes_and_dtypes_are_refused() -> None:
