@@ -24,8 +24,8 @@ def row_argmax(logits: torch.Tensor) -> torch.Tensor:
     """Each row's greedy pick, ``[w, vocab] -> [w]``: the first index of the row's maximum.
 
     The same rule as ``argmax`` (first maximum, NaN wins), by ``max``: on a CPU that is about 3x
-    faster for rows of 8k-150k logits, and every decoding loop picks through here so that greedy
-    and verification cannot disagree on a tie.
+    faster for rows of 8k-150k logits. The engine's greedy loop, its prefill and this reference all
+    pick through here, so that greedy and verification cannot disagree on a tie.
     """
     return logits.max(dim=-1).indices
 
