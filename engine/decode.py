@@ -35,6 +35,11 @@ from fastapply.kernels.verify_reference import row_argmax
 PREFILL_CHUNK = 512  # prompt tokens per prefill forward; cancel is honoured between chunks
 
 
+def next_token(logits: torch.Tensor) -> int:
+    """The greedy token after the last row of ``logits`` ``[rows, vocab]``."""
+    return int(row_argmax(logits[-1:])[0])
+
+
 def sync(device: torch.device) -> None:
     """Wait for the device's queued work (a no-op on a CPU), so a clock reads what it cost."""
     if device.type == "cuda":
@@ -156,7 +161,7 @@ class ModelSession:
                 return None
             logits = self.forward(ids[at : at + chunk], keep=1)
         assert logits is not None, "an empty prompt has no next token"
-        return int(row_argmax(logits[-1:])[0])
+        return next_token(logits)
 
     def step(self, ids: list[int]) -> torch.Tensor:
         self.forwards += 1
@@ -227,7 +232,7 @@ def decode_greedy(ctx: DecodeContext) -> None:
         return
     session, pending = started
     while not ctx.stream.done and not _cancelled(ctx):
-        pending = int(row_argmax(session.step([pending])[-1:])[0])
+        pending = next_token(session.step([pending]))
         ctx.stream.push([pending])
     ctx.stats.forwards = session.forwards
 
