@@ -46,6 +46,26 @@ def test_untrained_prior_predicts_every_token_of_an_unchanged_file(tokenizer, pr
     assert tokenizer.decode([predicted[-1]]) == CLOSE_OUTPUT
 
 
+# four lines shrunk from a module of this project whose copy started on the wrong token
+TAIL = (
+    "def export_model(src: Path, dst: Path, *, bf16: bool = False, learned_scale: float = 1.0) -> Path:\n"
+    "    AutoTokenizer.from_pretrained(str(src)).save_pretrained(str(dst))\n"
+    "    GenerationConfig.from_pretrained(str(src)).save_pretrained(str(dst))\n"
+    "    return dst / \"model.safetensors\"\n"
+)
+
+
+def test_the_rewrite_starts_at_the_files_first_token(tokenizer, prior) -> None:
+    """At the rewrite's start the window still covers the end of the file. The ``<code>`` marker's
+    extra weight in the match holds the copy to the file's first tokens; without it the first
+    token of this file comes out wrong."""
+    prompt = build_prompt(tokenizer, "Make no change.", TAIL, "export.py")
+    target = target_ids(tokenizer, TAIL)
+    assert _teacher_forced(prior, prompt.ids + target, len(prompt.ids)) == target
+    unanchored = build_copy_prior(tokenizer, PriorLayout(marker_match=0.0)).eval()
+    assert _teacher_forced(unanchored, prompt.ids + target, len(prompt.ids))[0] != target[0]
+
+
 def test_untrained_prior_copies_greedily_through_the_engine(tokenizer, prior, tmp_path) -> None:
     from fastapply.engine.api import Engine
     from fastapply.engine.types import GenerationRequest

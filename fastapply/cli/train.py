@@ -1,4 +1,4 @@
-"""`fastapply train tokenizer|data|windows|model|eval|export|graft-rename`: build the project's own apply model.
+"""`fastapply train tokenizer|data|windows|model|eval|export|graft-rename|rewire`: build the project's own apply model.
 
 A thin shell over ``fastapply.train``: parses options, prints progress to stderr and results to
 stdout. Every step writes under a folder it is given, and ``model`` resumes from its checkpoint
@@ -95,6 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gr.add_argument("--rename-last", action="store_true", help="put the rename layer above the trained ones")
     gr.add_argument("--fp32", action="store_true", help="store float32 weights (default: bfloat16)")
 
+    rw = steps.add_parser("rewire", help="set a trained copy-preset model's wired layers from the current "
+                          "circuit, keeping its trained layers, into a new model folder")
+    rw.add_argument("--model", dest="source", type=Path, default=None,
+                    help="the model folder to rewire (default: the embedded default model)")
+    rw.add_argument("--to", type=Path, required=True, help="a new folder for the rewired model")
+    rw.add_argument("--fp32", action="store_true", help="store float32 weights (default: bfloat16)")
+
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
@@ -113,7 +120,7 @@ def _load_tokenizer(path: Path | None = None) -> object:
 def main(args: argparse.Namespace) -> int:
     step = getattr(args, "step", None)
     if step is None:
-        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|export|graft-rename")
+        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|export|graft-rename|rewire")
     if step == "tokenizer":
         from fastapply.train.tokenizer import train_tokenizer
 
@@ -129,16 +136,34 @@ def main(args: argparse.Namespace) -> int:
         return _eval(args)
     if step == "graft-rename":
         return _graft_rename(args)
+    if step == "rewire":
+        return _rewire(args)
     return _export(args)
 
 
-def _graft_rename(args: argparse.Namespace) -> int:
+def _source_folder(args: argparse.Namespace) -> Path:
     from fastapply.engine.assets import DEFAULT_MODEL_DIR
-    from fastapply.train.rename_graft import graft_folder
 
-    source = args.source or DEFAULT_MODEL_DIR
+    source: Path = args.source or DEFAULT_MODEL_DIR
     if not (source / "config.json").exists():
         raise UsageError(f"no model folder at {source} (want config.json)")
+    return source
+
+
+def _rewire(args: argparse.Namespace) -> int:
+    from fastapply.train.rewire import rewire_folder
+
+    try:
+        print(rewire_folder(_source_folder(args), args.to, bf16=not args.fp32))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
+def _graft_rename(args: argparse.Namespace) -> int:
+    from fastapply.train.rename_graft import graft_folder
+
+    source = _source_folder(args)
     try:
         keep = None if args.keep is None else tuple(int(part) for part in args.keep.split(","))
     except ValueError:

@@ -11,8 +11,9 @@ are written directly as an induction circuit, and training only has to learn the
   tokens 1 and 2 back into B1, B2; layer 1 copies A, B1, B2 of the tokens 3 and 6 back into B3..B8.
   A head looks exactly m back by a RoPE phase on the constant, on the high-frequency pairs;
 - layer 2's copy head scores every earlier position j by how many of the K tokens before it equal
-  the K latest (weighted, nearest first), on RoPE pairs whose frequency is so low that position
-  does not count, and writes ``o(x[j])`` into P: the model predicts what followed the same context;
+  the K latest (weighted, nearest first; the ``<code>`` marker weighs more, so the rewrite starts
+  where the file does), on RoPE pairs whose frequency is so low that position does not count, and
+  writes ``o(x[j])`` into P: the model predicts what followed the same context;
 - the remaining layers start as the identity (zero output projections) and are trained.
 
 It has no sense of position beyond K tokens: where the same K tokens occur twice and are followed
@@ -79,6 +80,7 @@ class PriorLayout:
     match_nats: float = 10.0  # copy attention logit per matching context token
     match_decay: float = 0.97  # nearer context tokens weigh a little more
     near_context: int = 3  # tokens the second, less noisy copy head matches
+    marker_match: float = 3.0  # extra weight of a context slot where both sides hold the <code> code
     window_sigma: float = 40.0  # width (tokens) of W, the soft bag of recent input codes
     window_nats: float = 16.0  # copy logit for a perfect W match: breaks ties of K equal tokens
     close_margin: float = 0.5
@@ -221,23 +223,29 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
     _set(layer.self_attn, q, k, v, o)
 
 
-def _wire_copy(layout: PriorLayout, layer: Any, kappa: float) -> None:
+def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) -> None:
     """Head 0 attends where the K tokens before j equal the K latest, head 1 where the nearest
     ``near_context`` do; both write o(x[j]) into P (and c(x[j]) into N), so their votes add: the
-    near head is less noisy, the far one breaks the near one's ties."""
+    near head is less noisy, the far one breaks the near one's ties.
+
+    A slot where both sides hold ``marker_code`` (``<code>``, which ``<updated-code>`` reads like)
+    counts ``1 + marker_match`` times: the rewrite's first K tokens line up with the file's first
+    K. Without it the first tokens match only the few that follow the marker, and the window,
+    which at the rewrite's start still covers the end of the file, pulls the copy there."""
     import torch
 
     hd, half, dc = layout.head_dim, layout.head_dim // 2, layout.code_dim
     content = list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
     q, k, v, o = _zeros(layout)
     eye = torch.eye(dc, dtype=torch.float64)
+    match = eye + layout.marker_match * torch.outer(marker_code, marker_code)  # [dc, dc]
     for s in range(layout.context):
         dims = torch.tensor(content[s * dc : (s + 1) * dc])
         src = "A" if s == 0 else f"B{s}"
         gain = layout.match_nats * layout.match_decay**s * math.sqrt(hd) / (layout.scale_of(src) * kappa)
-        q[dims, layout.spans[src]] = eye * gain
+        q[dims, layout.spans[src]] = match * gain
         if s < layout.near_context:
-            q[hd + dims, layout.spans[src]] = eye * layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
+            q[hd + dims, layout.spans[src]] = match * layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
         k[dims, layout.spans[f"B{s + 1}"]] = eye / kappa
     # W at j (x[..j-1]) against W at t plus x[t] itself: a soft match of the context beyond K tokens
     dims = torch.tensor(content[layout.context * dc : (layout.context + 1) * dc])
@@ -369,6 +377,6 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
             _wire_offsets(layout, model.model.layers[index], routes, _kappa(layout, norms[index]))
         _wire_move(layout, model.model.layers[0].mlp, "P", "Q", _kappa(layout, norms[1]))
         _wire_square(layout, model.model.layers[1].mlp, "W", "Z", _kappa(layout, norms[2]))
-        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], _kappa(layout, norms[-1]))
+        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], _kappa(layout, norms[-1]), c[ids[OPEN_CODE]])
     model.tie_weights()
     return model

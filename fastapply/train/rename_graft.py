@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapply.train.copy_prior import OFFSET_LAYERS, PriorLayout
+from fastapply.train.copy_prior import PriorLayout
 from fastapply.train.rename_prior import RENAME_HIDDEN, RenameLayout, build_rename_prior
-
-WIRED = len(OFFSET_LAYERS) + 1  # layers 0..2 of a copy-prior model
+from fastapply.train.rewire import WIRED, check_copy_preset, write_folder
 
 
 def grafted_layout(trained_layers: int) -> PriorLayout:
@@ -72,36 +71,20 @@ def graft_folder(src: Path, dst: Path, keep: tuple[int, ...] | None = None, *, r
                  bf16: bool = True) -> Path:
     """Load a trained copy-preset model folder, graft, and save it as a new loadable folder.
 
-    ``keep`` defaults to every trained layer, in order. ``dst`` must not exist: the folder is
-    written beside it and renamed into place, so a failure leaves nothing half-written. Returns
-    the weights file. ValueError for a model that is not of the copy preset or a bad ``keep``.
+    ``keep`` defaults to every trained layer, in order. ``dst`` must not exist (``rewire.write_folder``
+    writes it whole or not at all). Returns the weights file. ValueError for a model that is not of
+    the copy preset or a bad ``keep``.
     """
-    import shutil
-    import tempfile
-
-    import torch
-
-    from fastapply.engine.load import load_model, progress_bars
-    from fastapply.train.loop import save_model
+    from fastapply.engine.load import load_model
 
     if dst.exists():
         raise ValueError(f"{dst} already exists; name a new folder")
     loaded = load_model(str(src), device="cpu", dtype="float32")
-    config, hidden = loaded.model.config, PriorLayout().hidden
-    if config.hidden_size != hidden or config.num_hidden_layers <= WIRED:
-        raise ValueError(f"{src} is not a copy-preset model (hidden {hidden}, wired layers "
-                         f"0-{WIRED - 1} and trained ones above): there is nothing to graft the rename path onto")
+    config = loaded.model.config
+    try:
+        check_copy_preset(config, src)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: there is nothing to graft the rename path onto") from None
     keep = tuple(range(WIRED, config.num_hidden_layers)) if keep is None else keep
     model = graft(loaded.model, loaded.tokenizer, keep, rename_last=rename_last)
-    if bf16:
-        model = model.to(torch.bfloat16)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.partial-"))
-    try:
-        with progress_bars(False):
-            save_model(model, loaded.tokenizer, partial)
-        partial.rename(dst)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return dst / "model.safetensors"
+    return write_folder(model, loaded.tokenizer, dst, bf16=bf16)
