@@ -69,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model folder to evaluate")
     ev.add_argument("--data", type=Path, default=Path("runs/data"))
     ev.add_argument("--limit", type=int, default=0, help="at most this many edits per kind (0: all)")
+    ev.add_argument("--kind", dest="kinds", action="append", default=[], metavar="KIND",
+                    help="only edits of this kind (repeat for several; default: every kind)")
     ev.add_argument("--method", default="speculative", choices=["greedy", "prompt-lookup", "speculative"])
     ev.add_argument("--bench", type=int, default=3, help="rename edits to time greedy vs speculative")
     ev.add_argument("--out", type=Path, help="also write the report as JSON here")
@@ -259,7 +261,13 @@ def _eval(args: argparse.Namespace) -> int:
     path = args.data / "heldout.jsonl"
     if not path.exists():
         raise UsageError(f"no held-out edits at {path}; run 'fastapply train data' first")
-    report = evaluate(getattr(args, "model", None) or "default", load_heldout(path), method=args.method,
+    edits = load_heldout(path)
+    unknown = sorted(set(args.kinds) - {e.kind for e in edits})
+    if unknown:
+        raise UsageError(f"--kind: no held-out edits of kind {', '.join(unknown)} in {path}")
+    if args.kinds:
+        edits = [e for e in edits if e.kind in args.kinds]
+    report = evaluate(getattr(args, "model", None) or "default", edits, method=args.method,
                       limit=args.limit, bench=args.bench, device=args.device, dtype=args.dtype,
                       progress=_progress)
     print(format_report(report))
