@@ -62,8 +62,38 @@ def test_the_rewrite_starts_at_the_files_first_token(tokenizer, prior) -> None:
     prompt = build_prompt(tokenizer, "Make no change.", TAIL, "export.py")
     target = target_ids(tokenizer, TAIL)
     assert _teacher_forced(prior, prompt.ids + target, len(prompt.ids)) == target
-    unanchored = build_copy_prior(tokenizer, PriorLayout(marker_match=0.0)).eval()
+    unanchored = build_copy_prior(tokenizer, PriorLayout(marker_match=0.0, repeat_penalty=0.0)).eval()
     assert _teacher_forced(unanchored, prompt.ids + target, len(prompt.ids))[0] != target[0]
+
+
+# a passage written twice, then something new: shrunk from a module of this project
+TWICE = (
+    "def make_docstring(rng: random.Random, text: str, path: str = \"\") -> Edit | None:\n"
+    + (
+        "    tree = parse_or_none(text)\n"
+        "    if tree is None:\n"
+        "        return None\n"
+        "    lines = text.splitlines(keepends=True)\n"
+        "    options = [(fn, owner) for fn, owner in functions(tree) if fn.body[0].lineno > fn.lineno]\n"
+        "    if not options:\n"
+        "        return None\n"
+        "    fn, owner = rng.choice(options)\n"
+    ) * 2
+    + "    stmt = _statement(rng, fn)\n"
+)
+
+
+def test_after_a_passage_written_twice_the_copy_moves_on(tokenizer, prior) -> None:
+    """At the end of the second copy the context is the same as at the end of the first, and the
+    copy leans back to what followed the first (a loop, in a greedy rewrite). The repeat head takes
+    a little off what the rewrite already wrote after that context, so the copy moves on."""
+    prompt = build_prompt(tokenizer, "Make no change.", TWICE, "m.py")
+    target = target_ids(tokenizer, TWICE)
+    assert _teacher_forced(prior, prompt.ids + target, len(prompt.ids)) == target
+    no_repeat = build_copy_prior(tokenizer, PriorLayout(repeat_penalty=0.0)).eval()
+    predicted = _teacher_forced(no_repeat, prompt.ids + target, len(prompt.ids))
+    wrong = [(tokenizer.decode([t]), tokenizer.decode([p])) for p, t in zip(predicted, target) if p != t]
+    assert wrong == [(" st", " tree")]  # it starts the passage a third time
 
 
 def test_untrained_prior_copies_greedily_through_the_engine(tokenizer, prior, tmp_path) -> None:

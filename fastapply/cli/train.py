@@ -103,6 +103,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="the model folder to rewire (default: the embedded default model)")
     rw.add_argument("--to", type=Path, required=True, help="a new folder for the rewired model")
     rw.add_argument("--fp32", action="store_true", help="store float32 weights (default: bfloat16)")
+    rw.add_argument("--repeat-penalty", type=float, default=None, metavar="P",
+                    help="the repeat head's penalty (0: no repeat head, as the shipped default model; "
+                         "default: the circuit's own)")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -153,10 +156,14 @@ def _source_folder(args: argparse.Namespace) -> Path:
 
 
 def _rewire(args: argparse.Namespace) -> int:
+    from fastapply.train.copy_prior import PriorLayout
     from fastapply.train.rewire import rewire_folder
 
+    if args.repeat_penalty is not None and not args.repeat_penalty >= 0:
+        raise UsageError(f"--repeat-penalty must be 0 or more, not {args.repeat_penalty}")
+    layout = PriorLayout() if args.repeat_penalty is None else PriorLayout(repeat_penalty=args.repeat_penalty)
     try:
-        print(rewire_folder(_source_folder(args), args.to, bf16=not args.fp32))
+        print(rewire_folder(_source_folder(args), args.to, bf16=not args.fp32, layout=layout))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     return 0

@@ -13,14 +13,17 @@ are written directly as an induction circuit, and training only has to learn the
 - layer 2's copy head scores every earlier position j by how many of the K tokens before it equal
   the K latest (weighted, nearest first; the ``<code>`` marker weighs more, so the rewrite starts
   where the file does), on RoPE pairs whose frequency is so low that position does not count, and
-  writes ``o(x[j])`` into P: the model predicts what followed the same context;
+  writes ``o(x[j])`` into P: the model predicts what followed the same context; its repeat head
+  (outside the rename layout) takes a little off what followed the same context earlier in the
+  rewrite itself, so a copy that has written a passage once does not go round it again;
 - the remaining layers start as the identity (zero output projections) and are trained.
 
 It has no sense of position beyond K tokens: where the same K tokens occur twice and are followed
-by different tokens, it hesitates between them, and training has to do better. Two identities make
-the wrapper line up: ``<updated-code>`` reads like ``<code>``, and predicting ``</code>`` comes out
-as ``</updated-code>``. Knows transformers' Llama and the project's markers; knows nothing about
-data or training.
+by different tokens, it hesitates between them (the repeat head settles it only once the rewrite
+has passed one of them), and training has to do better. Two identities make the wrapper line up:
+``<updated-code>`` reads like ``<code>``, and predicting ``</code>`` comes out as
+``</updated-code>``. Knows transformers' Llama and the project's markers; knows nothing about data
+or training.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 from fastapply.engine.load import COMPUTE_DTYPE_KEY
 from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, MARKERS, OPEN_CODE, OPEN_OUTPUT
+from fastapply.train.wiring import norm_scale, set_attention, wire_move, wire_square, zeros
 
 TURN_START = "<|im_start|>"  # the chat template's turn start, the first token of every prompt
 
@@ -88,7 +92,9 @@ class PriorLayout:
     marker_nats: float = 12000.0  # the marker head's logit for a marker (beats any recency term)
     recency_nats: float = 6000.0  # ... minus this times sin(f * distance): the latest marker wins
     rewrite_nats: float = 100.0  # copy logit taken off every key inside the rewrite
-    rename: bool = False  # four more dims for rename_prior: S0, RI, CONN, CB1 (see there); needs hidden 420
+    repeat_penalty: float = 1.5  # logit the repeat head takes off what followed the same context earlier in the rewrite
+    repeat_threshold: float = 6.5  # context tokens (of K, weighted) a rewrite key must match for the repeat head to fire
+    rename: bool = False  # three more dims for rename_prior: RI, CONN, CB1 (see there); needs hidden 420
     turn_flag: float = 0.15  # S0 of the turn start
     connector_flag: float = 0.3  # CONN of a connector token (rename_codes.CONNECTORS)
     seed: int = 0
@@ -97,9 +103,9 @@ class PriorLayout:
     def __post_init__(self) -> None:
         names = [("A", self.code_dim)] + [(f"B{m}", self.code_dim) for m in range(1, self.context + 1)]
         names += [("W", self.code_dim), ("N", self.code_dim), ("Q", self.out_dim), ("P", self.out_dim), ("F", 1)]
-        names += [("R0", 1), ("R1", 1), ("R", 1), ("Z", 1)]
+        names += [("R0", 1), ("R1", 1), ("R", 1), ("Z", 1), ("S0", 1)]
         if self.rename:
-            names += [("S0", 1), ("RI", 1), ("CONN", 1), ("CB1", 1)]
+            names += [("RI", 1), ("CONN", 1), ("CB1", 1)]
         at = 1
         for name, width in names:
             self.spans[name] = slice(at, at + width)
@@ -110,6 +116,11 @@ class PriorLayout:
             raise ValueError("head_dim too small for the copy head's content match")
         if self.hidden % self.heads:
             raise ValueError("hidden must be a multiple of heads (a transformers check)")
+
+    @property
+    def turn_sink(self) -> bool:
+        """Whether the turn starts carry S0 and no output code, as the sink of a head that writes nothing there."""
+        return self.rename or self.repeat_penalty > 0
 
     def frequencies(self) -> list[float]:
         return [self.rope_theta ** (-2 * i / self.head_dim) for i in range(self.head_dim // 2)]
@@ -174,15 +185,9 @@ def token_codes(layout: PriorLayout, tokenizer: Any) -> tuple[Any, Any]:
         from fastapply.train.rename_codes import rename_codes
 
         rename_codes(layout, tokenizer, c, o)
+    if layout.turn_sink:  # the turn start is never written, so a head that attends to it as a sink writes nothing
+        o[tokenizer.convert_tokens_to_ids(TURN_START)] = 0.0
     return c, o[:vocab]
-
-
-def _zeros(layout: PriorLayout) -> tuple[Any, Any, Any, Any]:
-    import torch
-
-    hd, n = layout.head_dim, layout.heads
-    return (torch.zeros(n * hd, layout.hidden, dtype=torch.float64), torch.zeros(hd, layout.hidden, dtype=torch.float64),
-            torch.zeros(hd, layout.hidden, dtype=torch.float64), torch.zeros(layout.hidden, n * hd, dtype=torch.float64))
 
 
 def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], kappa: float) -> None:
@@ -191,7 +196,7 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
 
     hd, half = layout.head_dim, layout.head_dim // 2
     freqs = layout.frequencies()[: layout.positional_pairs]
-    q, k, v, o = _zeros(layout)
+    q, k, v, o = zeros(layout)
     const_in = 1.0 / (layout.const * kappa)
     for i in range(len(freqs)):
         k[i, 0] = const_in
@@ -220,7 +225,7 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
             span = layout.spans[dest]
             width = span.stop - span.start
             o[span, head * hd + v_at[name] : head * hd + v_at[name] + width] = sign * torch.eye(width, dtype=torch.float64)
-    _set(layer.self_attn, q, k, v, o)
+    set_attention(layer.self_attn, q, k, v, o)
 
 
 def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) -> None:
@@ -236,7 +241,7 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) 
 
     hd, half, dc = layout.head_dim, layout.head_dim // 2, layout.code_dim
     content = list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
-    q, k, v, o = _zeros(layout)
+    q, k, v, o = zeros(layout)
     eye = torch.eye(dc, dtype=torch.float64)
     match = eye + layout.marker_match * torch.outer(marker_code, marker_code)  # [dc, dc]
     for s in range(layout.context):
@@ -266,31 +271,42 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) 
     width = layout.out_dim
     v[:width, layout.spans["Q"]] = torch.eye(width, dtype=torch.float64) / kappa
     v[width : width + dc, layout.spans["A"]] = eye / (layout.input_scale * kappa)
+    if layout.repeat_penalty and not layout.rename:  # the rename layout's region head takes head 2
+        _wire_repeat(layout, q, k, o, content, kappa)
     for head in (0, 1):
         o[layout.spans["P"], head * hd : head * hd + width] = layout.copy_gain * torch.eye(width, dtype=torch.float64)
         # the predicted token's input code, for the learned layers; for the rename layer, the far
         # head's alone (the near head splits where 3 tokens recur, and a split code reads as no name)
         share = (1.0 if head == 0 else 0.0) if layout.rename else 0.5
         o[layout.spans["N"], head * hd + width : head * hd + width + dc] = eye * share
-    _set(layer.self_attn, q, k, v, o)
+    set_attention(layer.self_attn, q, k, v, o)
 
 
-def _wire_move(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float) -> None:
-    """A linear map in a gated MLP: the gate reads the constant so large that silu(g) = g, and
-    each unit carries one dimension of ``src`` over to ``dest`` (and takes it out of ``src``)."""
+def _wire_repeat(layout: PriorLayout, q: Any, k: Any, o: Any, content: list[int], kappa: float) -> None:
+    """Head 2 attends to the key inside the rewrite whose K context tokens match the latest K and
+    takes ``repeat_penalty`` off the logit of what followed it there. A copy that jumps back to a
+    passage it already wrote is split between the two places where the same context occurs, or
+    leans to the wrong one. The penalty tips it to the one not written yet; a copy sure of its
+    place (a vote of 2 x ``copy_gain``) keeps its token. Where no rewrite key matches
+    ``repeat_threshold`` tokens, the head attends to the turn starts (S0), whose output code is
+    zero, and writes nothing."""
     import torch
 
-    gate = 30.0  # silu(30) = 30 * (1 - 1e-13)
-    width = layout.spans[src].stop - layout.spans[src].start
-    g = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
-    u = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
-    d = torch.zeros(layout.hidden, layout.intermediate, dtype=torch.float64)
-    g[:width, 0] = gate / (layout.const * kappa)
-    u[:width, layout.spans[src]] = torch.eye(width, dtype=torch.float64)
-    d[layout.spans[dest], :width] = torch.eye(width, dtype=torch.float64) / (gate * kappa)
-    d[layout.spans[src], :width] = -torch.eye(width, dtype=torch.float64) / (gate * kappa)
-    for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
-        proj.weight.data.copy_(weight.to(proj.weight.dtype))
+    hd, dc, at = layout.head_dim, layout.code_dim, 2 * layout.head_dim
+    eye = torch.eye(dc, dtype=torch.float64)
+    for s in range(layout.context):
+        dims = torch.tensor(content[s * dc : (s + 1) * dc]) + at
+        src = "A" if s == 0 else f"B{s}"
+        q[dims, layout.spans[src]] = eye * layout.match_nats * layout.match_decay**s * math.sqrt(hd) / (layout.scale_of(src) * kappa)
+    # keys inside the rewrite gain rewrite_nats, the others lose it; the turn starts get both back
+    # and the threshold's share of a full match
+    last, sink = content[(layout.context + 1) * dc], content[(layout.context + 1) * dc + 2]
+    q[at + last, 0] = layout.rewrite_nats * math.sqrt(hd) / (layout.marker * layout.const * kappa)
+    k[sink, layout.spans["S0"]] = 1.0 / (layout.turn_flag * kappa)
+    mean_decay = sum(layout.match_decay**s for s in range(layout.context)) / layout.context
+    sink_nats = 2 * layout.rewrite_nats + layout.repeat_threshold * layout.match_nats * mean_decay
+    q[at + sink, 0] = sink_nats * math.sqrt(hd) / (layout.const * kappa)
+    o[layout.spans["P"], at : at + layout.out_dim] = -layout.repeat_penalty * torch.eye(layout.out_dim, dtype=torch.float64)
 
 
 def _markers(tokenizer: Any) -> list[int]:
@@ -299,33 +315,6 @@ def _markers(tokenizer: Any) -> list[int]:
     names = [*MARKERS, TURN_START]
     unk = tokenizer.unk_token_id
     return [i for i in (tokenizer.convert_tokens_to_ids(n) for n in names) if i is not None and i != unk]
-
-
-def _wire_square(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float) -> None:
-    """|src|^2 into ``dest`` by a gated MLP: x * (silu(x) - silu(-x)) = x^2, two units a dimension."""
-    import torch
-
-    width = layout.spans[src].stop - layout.spans[src].start
-    g = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
-    u = torch.zeros(layout.intermediate, layout.hidden, dtype=torch.float64)
-    d = torch.zeros(layout.hidden, layout.intermediate, dtype=torch.float64)
-    for i in range(width):
-        for unit, sign in ((2 * i, 1.0), (2 * i + 1, -1.0)):
-            g[unit, layout.spans[src].start + i] = sign
-            u[unit, layout.spans[src].start + i] = sign
-            d[layout.spans[dest], unit] = 1.0 / kappa**2
-    for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
-        proj.weight.data.copy_(weight.to(proj.weight.dtype))
-
-
-def _set(attn: Any, q: Any, k: Any, v: Any, o: Any) -> None:
-    for proj, weight in ((attn.q_proj, q), (attn.k_proj, k), (attn.v_proj, v), (attn.o_proj, o)):
-        proj.weight.data.copy_(weight.to(proj.weight.dtype))
-
-
-def _kappa(layout: PriorLayout, squared_norm: float) -> float:
-    """What RMSNorm (weight 1) multiplies a residual of this squared norm by."""
-    return math.sqrt(layout.hidden / squared_norm)
 
 
 def wired_parameter_names() -> tuple[str, ...]:
@@ -362,6 +351,12 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
         from fastapply.train.rename_codes import rename_flags
 
         rename_flags(layout, tokenizer, emb)
+    elif layout.turn_sink:  # S0 marks the turn starts, the repeat head's sink; its F takes up the missing output
+        # code and the flag, with a sign that lowers its logit
+        turn, f = tokenizer.convert_tokens_to_ids(TURN_START), layout.spans["F"].start
+        emb[turn, layout.spans["S0"]] = layout.turn_flag
+        rest = (emb[turn] ** 2).sum() - emb[turn, f] ** 2
+        emb[turn, f] = -(layout.const**2 + layout.input_scale**2 + layout.close_margin**2 + 1.0 - rest).sqrt()
     base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
     r = layout.marker**2  # R, from layer 0 on
     norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2
@@ -374,9 +369,9 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
             if layout.rename and index == 0:  # the offset-1 head also carries the connector flag
                 routes = tuple(Route(r.offset, (*r.moves, ("CONN", "CB1", 1.0)), r.window, r.marker)
                                if r.offset == 1 and not (r.window or r.marker) else r for r in routes)
-            _wire_offsets(layout, model.model.layers[index], routes, _kappa(layout, norms[index]))
-        _wire_move(layout, model.model.layers[0].mlp, "P", "Q", _kappa(layout, norms[1]))
-        _wire_square(layout, model.model.layers[1].mlp, "W", "Z", _kappa(layout, norms[2]))
-        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], _kappa(layout, norms[-1]), c[ids[OPEN_CODE]])
+            _wire_offsets(layout, model.model.layers[index], routes, norm_scale(layout, norms[index]))
+        wire_move(layout, model.model.layers[0].mlp, "P", "Q", norm_scale(layout, norms[1]))
+        wire_square(layout, model.model.layers[1].mlp, "W", "Z", norm_scale(layout, norms[2]))
+        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], norm_scale(layout, norms[-1]), c[ids[OPEN_CODE]])
     model.tie_weights()
     return model

@@ -44,16 +44,11 @@ def twin_maps(layout: PriorLayout) -> tuple[Any, Any]:
 
 
 def rename_codes(layout: PriorLayout, tokenizer: Any, c: Any, o: Any) -> None:
-    """In place: a word without its leading space reads as a fixed rotation of the word with it;
-    the turn start has no output code (it is never written), so a head that attends to it as a
-    sink writes exactly nothing."""
-    from fastapply.train.copy_prior import TURN_START
-
+    """In place: a word without its leading space reads as a fixed rotation of the word with it."""
     t, u = twin_maps(layout)
     spaced, bare = (list(x) for x in zip(*twin_pairs(tokenizer)))
     c[bare] = c[spaced] @ t.T
     o[bare] = o[spaced] @ u.T
-    o[tokenizer.convert_tokens_to_ids(TURN_START)] = 0.0
 
 
 def rename_flags(layout: PriorLayout, tokenizer: Any, emb: Any) -> None:

@@ -1,11 +1,11 @@
 """A wired rename path on top of the copy prior: where the copy is about to emit the name the
 instruction renames, emit the new name instead.
 
-With ``PriorLayout(rename=True)`` (hidden 420) the copy prior carries four more wired dims: ``S0``
-flags the chat template's turn start, ``CONN`` the connectors `` to`` and `` ->`` (carried one
-position on as ``CB1`` by the offset-1 head), and layer 2's free head writes ``RI`` = 1 where the
-latest marker is a turn start (the system prompt's head and the user turn, where the instruction
-is). The far copy head writes into N the input code ``c`` of the token it is about to copy. The
+With ``PriorLayout(rename=True)`` (hidden 420) the copy prior carries three more wired dims beside
+``S0``, which flags the chat template's turn start: ``CONN`` the connectors `` to`` and `` ->``
+(carried one position on as ``CB1`` by the offset-1 head), and ``RI``, which layer 2's third head
+(the repeat head in the plain layout) writes = 1 where the latest marker is a turn start (the
+system prompt's head and the user turn, where the instruction is). The far copy head writes into N the input code ``c`` of the token it is about to copy. The
 rename layer set by hand above it reads them:
 
 - its head 0 at t scores every key i by ``2 N_t . B2_i`` (the token two before i is the one about
@@ -36,13 +36,13 @@ from typing import Any
 from fastapply.train.copy_prior import (
     TURN_START,
     PriorLayout,
-    _kappa,
     build_copy_prior,
     token_codes,
 )
 from fastapply.train.rename_codes import twin_maps
+from fastapply.train.wiring import norm_scale
 
-RENAME_HIDDEN = 420  # the copy prior's 415 wired dims and the rename path's S0, RI, CONN, CB1 (one spare)
+RENAME_HIDDEN = 420  # the copy prior's 416 wired dims (S0 among them) and the rename path's RI, CONN, CB1 (one spare)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def wire_region(layout: PriorLayout, model: Any) -> None:
     layer = model.model.layers[2].self_attn
     hd, half = layout.head_dim, layout.head_dim // 2
     head, row = 2, layout.out_dim + layout.code_dim  # value rows past the copy heads' reads
-    kappa = _kappa(layout, _layer2_norm2(layout))
+    kappa = norm_scale(layout, _layer2_norm2(layout))
     const_in = 1.0 / (layout.const * kappa)
     flag_dim = _content(layout)[(layout.context + 1) * layout.code_dim + 2]
     with torch.no_grad():
@@ -95,7 +95,7 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
     hd, dc, G = layout.head_dim, layout.code_dim, rename.match_nats
     c, _ = token_codes(layout, tokenizer)
     turn = tokenizer.convert_tokens_to_ids(TURN_START)
-    kappa = _kappa(layout, rename.layer3_norm2)
+    kappa = norm_scale(layout, rename.layer3_norm2)
     s = math.sqrt(hd) / kappa**2  # q . k / sqrt(hd) of two normed unit features is 1 nat per unit
     # the turn starts are the sink: their B2 (the first one's is itself, the later ones' is
     # <|im_end|>) is projected out of the query, so their score does not depend on the copied token;

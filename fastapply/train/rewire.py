@@ -66,12 +66,12 @@ def write_folder(model: Any, tokenizer: Any, dst: Path, *, bf16: bool) -> Path:
     return dst / "model.safetensors"
 
 
-def rewire_folder(src: Path, dst: Path, *, bf16: bool = True) -> Path:
-    """Load the copy-preset model folder ``src``, rewire it, and write it to the new folder ``dst``."""
+def rewire_folder(src: Path, dst: Path, *, bf16: bool = True, layout: PriorLayout | None = None) -> Path:
+    """Load the copy-preset model folder ``src``, rewire it from ``layout``, and write it to the new folder ``dst``."""
     from fastapply.engine.load import load_model
 
     if dst.exists():
         raise ValueError(f"{dst} already exists; name a new folder")
     loaded = load_model(str(src), device="cpu", dtype="float32")
     check_copy_preset(loaded.model.config, src)
-    return write_folder(rewire(loaded.model, loaded.tokenizer), loaded.tokenizer, dst, bf16=bf16)
+    return write_folder(rewire(loaded.model, loaded.tokenizer, layout), loaded.tokenizer, dst, bf16=bf16)
