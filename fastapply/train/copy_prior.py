@@ -118,6 +118,16 @@ class PriorLayout:
             raise ValueError("hidden must be a multiple of heads (a transformers check)")
 
     @property
+    def base_norm2(self) -> float:
+        """Squared norm of every embedding without its unit output code (the constant, A and F)."""
+        return self.const**2 + self.input_scale**2 + self.close_margin**2
+
+    def content_dims(self) -> list[int]:
+        """A head's dims whose RoPE pairs barely turn, so position does not count there."""
+        half = self.head_dim // 2
+        return list(range(self.positional_pairs, half)) + [half + i for i in range(self.positional_pairs, half)]
+
+    @property
     def turn_sink(self) -> bool:
         """Whether the turn starts carry S0 and no output code, as the sink of a head that writes nothing there."""
         return self.rename or self.repeat_penalty > 0
@@ -239,16 +249,19 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) 
     which at the rewrite's start still covers the end of the file, pulls the copy there."""
     import torch
 
-    hd, half, dc = layout.head_dim, layout.head_dim // 2, layout.code_dim
-    content = list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
+    hd, dc = layout.head_dim, layout.code_dim
+    content = layout.content_dims()
     q, k, v, o = zeros(layout)
     eye = torch.eye(dc, dtype=torch.float64)
     match = eye + layout.marker_match * torch.outer(marker_code, marker_code)  # [dc, dc]
+    repeat = bool(layout.repeat_penalty) and not layout.rename  # the rename layout's region head takes head 2
     for s in range(layout.context):
         dims = torch.tensor(content[s * dc : (s + 1) * dc])
         src = "A" if s == 0 else f"B{s}"
         gain = layout.match_nats * layout.match_decay**s * math.sqrt(hd) / (layout.scale_of(src) * kappa)
         q[dims, layout.spans[src]] = match * gain
+        if repeat:  # the repeat head matches the same K tokens, without the marker's weight
+            q[2 * hd + dims, layout.spans[src]] = eye * gain
         if s < layout.near_context:
             q[hd + dims, layout.spans[src]] = match * layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
         k[dims, layout.spans[f"B{s + 1}"]] = eye / kappa
@@ -271,7 +284,7 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) 
     width = layout.out_dim
     v[:width, layout.spans["Q"]] = torch.eye(width, dtype=torch.float64) / kappa
     v[width : width + dc, layout.spans["A"]] = eye / (layout.input_scale * kappa)
-    if layout.repeat_penalty and not layout.rename:  # the rename layout's region head takes head 2
+    if repeat:
         _wire_repeat(layout, q, k, o, content, kappa)
     for head in (0, 1):
         o[layout.spans["P"], head * hd : head * hd + width] = layout.copy_gain * torch.eye(width, dtype=torch.float64)
@@ -293,13 +306,8 @@ def _wire_repeat(layout: PriorLayout, q: Any, k: Any, o: Any, content: list[int]
     import torch
 
     hd, dc, at = layout.head_dim, layout.code_dim, 2 * layout.head_dim
-    eye = torch.eye(dc, dtype=torch.float64)
-    for s in range(layout.context):
-        dims = torch.tensor(content[s * dc : (s + 1) * dc]) + at
-        src = "A" if s == 0 else f"B{s}"
-        q[dims, layout.spans[src]] = eye * layout.match_nats * layout.match_decay**s * math.sqrt(hd) / (layout.scale_of(src) * kappa)
-    # keys inside the rewrite gain rewrite_nats, the others lose it; the turn starts get both back
-    # and the threshold's share of a full match
+    # its context match is set with the copy heads'. Keys inside the rewrite gain rewrite_nats, the
+    # others lose it; the turn starts get both back and the threshold's share of a full match
     last, sink = content[(layout.context + 1) * dc], content[(layout.context + 1) * dc + 2]
     q[at + last, 0] = layout.rewrite_nats * math.sqrt(hd) / (layout.marker * layout.const * kappa)
     k[sink, layout.spans["S0"]] = 1.0 / (layout.turn_flag * kappa)
@@ -356,8 +364,8 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
         turn, f = tokenizer.convert_tokens_to_ids(TURN_START), layout.spans["F"].start
         emb[turn, layout.spans["S0"]] = layout.turn_flag
         rest = (emb[turn] ** 2).sum() - emb[turn, f] ** 2
-        emb[turn, f] = -(layout.const**2 + layout.input_scale**2 + layout.close_margin**2 + 1.0 - rest).sqrt()
-    base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
+        emb[turn, f] = -(layout.base_norm2 + 1.0 - rest).sqrt()
+    base = layout.base_norm2
     r = layout.marker**2  # R, from layer 0 on
     norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2
     with torch.no_grad():

@@ -61,7 +61,7 @@ def rename_flags(layout: PriorLayout, tokenizer: Any, emb: Any) -> None:
     emb[turn, layout.spans["F"]] = -1.0  # its F takes up the missing output code, with a sign that lowers its logit
     emb[connector_ids(tokenizer), layout.spans["CONN"]] = layout.connector_flag
     f = layout.spans["F"]
-    target = layout.const**2 + layout.input_scale**2 + layout.close_margin**2 + 1.0  # o(token) is unit
+    target = layout.base_norm2 + 1.0  # o(token) is unit
     rest = (emb**2).sum(dim=1) - emb[:, f.start] ** 2
     assert bool((rest < target).all()), "a token's flags outweigh its norm"
     emb[:, f.start] = emb[:, f.start].sign() * (target - rest).sqrt()

@@ -81,10 +81,7 @@ def graft_folder(src: Path, dst: Path, keep: tuple[int, ...] | None = None, *, r
         raise ValueError(f"{dst} already exists; name a new folder")
     loaded = load_model(str(src), device="cpu", dtype="float32")
     config = loaded.model.config
-    try:
-        check_copy_preset(config, src)
-    except ValueError as exc:
-        raise ValueError(f"{exc}: there is nothing to graft the rename path onto") from None
+    check_copy_preset(config, src, ": there is nothing to graft the rename path onto")
     keep = tuple(range(WIRED, config.num_hidden_layers)) if keep is None else keep
     model = graft(loaded.model, loaded.tokenizer, keep, rename_last=rename_last)
     return write_folder(model, loaded.tokenizer, dst, bf16=bf16)

@@ -55,11 +55,6 @@ class RenameLayout:
     layer3_norm2: float = 80.0  # squared residual norm entering the rename layer (measured)
 
 
-def _content(layout: PriorLayout) -> list[int]:
-    half = layout.head_dim // 2
-    return list(range(layout.positional_pairs, half)) + [half + i for i in range(layout.positional_pairs, half)]
-
-
 def wire_region(layout: PriorLayout, model: Any) -> None:
     """Layer 2's free head: RI = 1 where the latest marker is the turn start, else 0."""
     import torch
@@ -69,7 +64,7 @@ def wire_region(layout: PriorLayout, model: Any) -> None:
     head, row = 2, layout.out_dim + layout.code_dim  # value rows past the copy heads' reads
     kappa = norm_scale(layout, _layer2_norm2(layout))
     const_in = 1.0 / (layout.const * kappa)
-    flag_dim = _content(layout)[(layout.context + 1) * layout.code_dim + 2]
+    flag_dim = layout.content_dims()[(layout.context + 1) * layout.code_dim + 2]
     with torch.no_grad():
         q, k = layer.q_proj.weight, layer.k_proj.weight
         v, o = layer.v_proj.weight, layer.o_proj.weight
@@ -83,7 +78,7 @@ def wire_region(layout: PriorLayout, model: Any) -> None:
 
 
 def _layer2_norm2(layout: PriorLayout) -> float:
-    base = layout.const**2 + layout.input_scale**2 + layout.close_margin**2
+    base = layout.base_norm2
     return base + layout.context + 1.0 + layout.window_norm2() + layout.marker**2
 
 
@@ -102,7 +97,7 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
     # the name keeps 1 - (its overlap with those two codes)^2 of its match, 0.93 on average
     basis, _ = torch.linalg.qr(c[[turn, tokenizer.convert_tokens_to_ids("<|im_end|>")]].T)
     not_b2 = torch.eye(dc, dtype=torch.float64) - basis @ basis.T
-    content = _content(layout)
+    content = layout.content_dims()
     block_n = torch.tensor(content[:dc])
     conn_dim, ri_dim, thr_dim, sink_dim = content[dc : dc + 4]
     n = layout.heads

@@ -20,12 +20,13 @@ from fastapply.train.copy_prior import OFFSET_LAYERS, PriorLayout, build_copy_pr
 WIRED = len(OFFSET_LAYERS) + 1  # layers 0..2 of a copy-prior model
 
 
-def check_copy_preset(config: Any, src: Path) -> None:
-    """ValueError unless ``config`` is a copy-preset model's: the wired hidden size and layers above the wired three."""
+def check_copy_preset(config: Any, src: Path, why: str = "") -> None:
+    """ValueError (ending in ``why``) unless ``config`` is a copy-preset model's: the wired hidden
+    size and layers above the wired three."""
     hidden = PriorLayout().hidden
     if config.hidden_size != hidden or config.num_hidden_layers <= WIRED:
         raise ValueError(f"{src} is not a copy-preset model (hidden {hidden}, wired layers "
-                         f"0-{WIRED - 1} and trained ones above)")
+                         f"0-{WIRED - 1} and trained ones above){why}")
 
 
 def rewire(trained: Any, tokenizer: Any, layout: PriorLayout | None = None) -> Any:
