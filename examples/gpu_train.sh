@@ -2,12 +2,14 @@
 # Issue 18 on one GPU in under 9 minutes: the default model's learned layers (copy preset: the wired
 # copy circuit frozen, float32 throughout, since bf16 breaks the circuit) trained through the first
 # curriculum phases on edit-dense windows, each phase from the last one's weights and stopped early
-# by the stop rule; then the card's evaluation on held-out files, and the model packed in parts that
+# by the stop rule; then the card's evaluation on held-out files beside the shipped model's (compare.txt:
+# the card's shipping rule, figure by figure), and the model packed in parts that
 # can come back from the device machine (under 16 MiB each). Windows and held-out edits are drawn on
 # the machine that runs this, from its own interpreter's standard library and site-packages.
 #
 # Usage: bash examples/gpu_train.sh [OUT_DIR] [TRAIN_MINUTES] [PHASES]
-#   OUT_DIR        eval.json, phases.jsonl (one line per phase), train.log, model.tgz.part-*
+#   OUT_DIR        eval.json, eval_default.json, compare.txt, phases.jsonl (one line per phase), train.log,
+#                  model.tgz.part-*
 #   TRAIN_MINUTES  training time, split evenly over the phases (default 4.5)
 #   PHASES         curriculum phases, comma-separated (default rename-single,rename-multi,rename-scoped)
 # Knobs (environment): DRAW_MINUTES (1.2), DRAW_WORKERS (cores / phases), TOKENS_PER_BATCH (65536),
@@ -52,6 +54,9 @@ done
 # 3. The card's evaluation, the card, and the model in parts.
 fastapply train eval --model "$last/model" --data "$work/data" --limit "${EVAL_PER_KIND:-3}" \
   --out "$out/eval.json" >> "$log" 2>&1
+fastapply train eval --model default --data "$work/data" --limit "${EVAL_PER_KIND:-3}" \
+  --out "$out/eval_default.json" >> "$log" 2>&1
+fastapply train compare "$out/eval_default.json" "$out/eval.json" > "$out/compare.txt" 2>&1 || true
 rm -rf "$work/gpu-model"
 fastapply train export --run "$last" --to "$work/gpu-model" --bf16 --data "$work/w-${phases[-1]}" \
   --eval "$out/eval.json" --hardware "$(python3 -c 'import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU")') (fp32)" \
@@ -62,3 +67,4 @@ import json, sys
 report = json.load(open(sys.argv[1]))
 print(json.dumps({k: v for k, v in report.items() if k in ("edits", "exact_match", "line_accuracy", "device", "seconds")}))
 PY
+tail -1 "$out/compare.txt"

@@ -1,4 +1,4 @@
-"""`fastapply train tokenizer|data|windows|model|eval|export|graft-rename|rewire`: build the project's own apply model.
+"""`fastapply train tokenizer|data|windows|model|eval|compare|export|graft-rename|rewire`: build the project's own apply model.
 
 A thin shell over ``fastapply.train``: parses options, prints progress to stderr and results to
 stdout. Every step writes under a folder it is given, and ``model`` resumes from its checkpoint
@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--bench", type=int, default=3, help="rename edits to time greedy vs speculative")
     ev.add_argument("--out", type=Path, help="also write the report as JSON here")
 
+    cmp = steps.add_parser("compare", help="the card's shipping rule: is CANDIDATE at least as good as BASE on "
+                           "every figure, and better on one? (exit 0 yes, 1 no)")
+    cmp.add_argument("base", type=Path, help="'train eval --out' report of the shipped model")
+    cmp.add_argument("candidate", type=Path, help="'train eval --out' report of the candidate, on the same edits")
+
     ex = steps.add_parser("export", help="copy a trained model into a shippable folder")
     ex.add_argument("--run", type=Path, default=Path("runs/model"))
     ex.add_argument("--to", type=Path, required=True)
@@ -125,7 +130,7 @@ def _load_tokenizer(path: Path | None = None) -> object:
 def main(args: argparse.Namespace) -> int:
     step = getattr(args, "step", None)
     if step is None:
-        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|export|graft-rename|rewire")
+        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|compare|export|graft-rename|rewire")
     if step == "tokenizer":
         from fastapply.train.tokenizer import train_tokenizer
 
@@ -139,11 +144,34 @@ def main(args: argparse.Namespace) -> int:
         return _model(args)
     if step == "eval":
         return _eval(args)
+    if step == "compare":
+        return _compare(args)
     if step == "graft-rename":
         return _graft_rename(args)
     if step == "rewire":
         return _rewire(args)
     return _export(args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from fastapply.train.compare import compare, format_comparison
+
+    reports = []
+    for path in (args.base, args.candidate):
+        try:
+            reports.append(json.loads(path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path} is not a JSON report: {exc}") from exc
+        if not isinstance(reports[-1], dict):
+            raise UsageError(f"{path} is not a 'fastapply train eval --out' report")
+    try:
+        result = compare(reports[0], reports[1])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(format_comparison(result))
+    return 0 if result.ship else 1
 
 
 def _source_folder(args: argparse.Namespace) -> Path:
