@@ -88,6 +88,10 @@ def test_reports_of_different_edits_are_refused(report) -> None:
     moved["cases"][1]["path"] = "other.py"
     with pytest.raises(ValueError, match="edit 2 is rename-function m.py"):
         compare(report, moved)
+    torn = copy.deepcopy(report)
+    del torn["kinds"]["noop"]["closed"]
+    with pytest.raises(ValueError, match="lacks a figure"):
+        compare(report, torn)
 
 
 def test_the_cli_exits_0_to_ship_1_not_to_and_2_on_bad_input(report, tmp_path: Path) -> None:

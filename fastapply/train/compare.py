@@ -10,7 +10,7 @@ Knows the report format of ``fastapply.train.evaluate``; nothing about models or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -36,12 +36,14 @@ class Comparison:
     cases_better: int  # edits whose line accuracy rose
     cases_worse: int
     cases: int
-    worse: list[Figure] = field(init=False)
-    better: list[Figure] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "worse", [f for f in self.figures if f.worse])
-        object.__setattr__(self, "better", [f for f in self.figures if f.better])
+    @property
+    def worse(self) -> list[Figure]:
+        return [f for f in self.figures if f.worse]
+
+    @property
+    def better(self) -> list[Figure]:
+        return [f for f in self.figures if f.better]
 
     @property
     def ship(self) -> bool:
@@ -72,7 +74,15 @@ def _totals(report: dict[str, Any]) -> tuple[float, float, float]:
 def compare(base: dict[str, Any], candidate: dict[str, Any]) -> Comparison:
     """Every figure of ``candidate`` against ``base``; raises ValueError if they are not reports of the same edits."""
     base_cases, cand_cases = _cases(base, "base"), _cases(candidate, "candidate")
-    _same_edits(base_cases, cand_cases)
+    try:
+        _same_edits(base_cases, cand_cases)
+        return _compare(base, candidate, base_cases, cand_cases)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"a report lacks a figure the evaluation writes ({exc})") from exc
+
+
+def _compare(base: dict[str, Any], candidate: dict[str, Any], base_cases: list[dict[str, Any]],
+             cand_cases: list[dict[str, Any]]) -> Comparison:
     figures = [Figure(f"all {name}", a, b) for name, a, b in
                zip(("exact match", "line accuracy", "closed"), _totals(base), _totals(candidate))]
     for kind, k in base["kinds"].items():
