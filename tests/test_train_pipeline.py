@@ -95,7 +95,7 @@ def test_cli_train_without_a_step_is_a_usage_error(capsys: pytest.CaptureFixture
     from fastapply.cli import main
 
     assert main(["train"]) == 2
-    assert "tokenizer|data|windows|model|eval|compare|export|graft-rename" in capsys.readouterr().err
+    assert "tokenizer|data|windows|model|eval|errors|compare|export|graft-rename" in capsys.readouterr().err
 
 
 def test_cli_train_model_without_data_says_how_to_make_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

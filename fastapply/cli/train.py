@@ -1,4 +1,4 @@
-"""`fastapply train tokenizer|data|windows|model|eval|compare|export|graft-rename|rewire`: build the project's own apply model.
+"""`fastapply train tokenizer|data|windows|model|eval|errors|compare|export|graft-rename|rewire`: build the project's own apply model.
 
 A thin shell over ``fastapply.train``: parses options, prints progress to stderr and results to
 stdout. Every step writes under a folder it is given, and ``model`` resumes from its checkpoint
@@ -75,6 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--bench", type=int, default=3, help="rename edits to time greedy vs speculative")
     ev.add_argument("--out", type=Path, help="also write the report as JSON here")
 
+    er = steps.add_parser("errors", help="teacher-forced errors on held-out edits, by where they fall "
+                          "(edited tokens, after an edit, ties of the copy's context, ...)")
+    er.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model folder to evaluate")
+    er.add_argument("--data", type=Path, default=Path("runs/data"))
+    er.add_argument("--kind", dest="kinds", action="append", default=[], metavar="KIND",
+                    help="only edits of this kind (repeat for several; default: every kind)")
+    er.add_argument("--context", type=int, default=8, help="tokens of context that make a tie (the copy head's K)")
+    er.add_argument("--out", type=Path, help="also write the report as JSON here")
+
     cmp = steps.add_parser("compare", help="the card's shipping rule: is CANDIDATE at least as good as BASE on "
                            "every figure, and better on one? (exit 0 yes, 1 no)")
     cmp.add_argument("base", type=Path, help="'train eval --out' report of the shipped model")
@@ -130,7 +139,7 @@ def _load_tokenizer(path: Path | None = None) -> object:
 def main(args: argparse.Namespace) -> int:
     step = getattr(args, "step", None)
     if step is None:
-        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|compare|export|graft-rename|rewire")
+        raise UsageError("say what to train: fastapply train tokenizer|data|windows|model|eval|errors|compare|export|graft-rename|rewire")
     if step == "tokenizer":
         from fastapply.train.tokenizer import train_tokenizer
 
@@ -144,6 +153,8 @@ def main(args: argparse.Namespace) -> int:
         return _model(args)
     if step == "eval":
         return _eval(args)
+    if step == "errors":
+        return _errors(args)
     if step == "compare":
         return _compare(args)
     if step == "graft-rename":
@@ -289,9 +300,9 @@ def _model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _heldout(args: argparse.Namespace) -> list[Any]:
+    """DATA's held-out edits, only those of the kinds asked (an unknown kind is refused by name)."""
     from fastapply.train.build_data import load_heldout
-    from fastapply.train.evaluate import evaluate, format_report
 
     path = args.data / "heldout.jsonl"
     if not path.exists():
@@ -300,8 +311,27 @@ def _eval(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.kinds) - {e.kind for e in edits})
     if unknown:
         raise UsageError(f"--kind: no held-out edits of kind {', '.join(unknown)} in {path}")
-    if args.kinds:
-        edits = [e for e in edits if e.kind in args.kinds]
+    return [e for e in edits if e.kind in args.kinds] if args.kinds else edits
+
+
+def _errors(args: argparse.Namespace) -> int:
+    from fastapply.train.errors import count_errors, format_errors
+
+    if args.context < 1:
+        raise UsageError(f"--context must be 1 or more, not {args.context}")
+    edits = _heldout(args)
+    report = count_errors(getattr(args, "model", None) or "default", edits, context=args.context,
+                          device=args.device, dtype=args.dtype, progress=_progress)
+    print(format_errors(report))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from fastapply.train.evaluate import evaluate, format_report
+
+    edits = _heldout(args)
     report = evaluate(getattr(args, "model", None) or "default", edits, method=args.method,
                       limit=args.limit, bench=args.bench, device=args.device, dtype=args.dtype,
                       progress=_progress)
