@@ -6,33 +6,22 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from train_support import run_train as _cli
+from train_support import write_heldout
 
 from fastapply.train.compare import compare, format_comparison
 
 pytest.importorskip("torch")
 
-CODE = "def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return add(x, x)\n"
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fastapply.cli", "train", *args],
-                          capture_output=True, text=True, timeout=300)
-
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> dict[str, Any]:
     """A real report of the default model on one no-op and one rename."""
-    folder = tmp_path_factory.mktemp("eval")
-    rows = [{"kind": "noop", "instruction": "Make no changes.", "before": CODE, "after": CODE, "path": "m.py", "meta": {}},
-            {"kind": "rename-function", "instruction": "Rename add to plus.", "before": CODE,
-             "after": CODE.replace("add", "plus"), "path": "m.py", "meta": {}}]
-    (folder / "heldout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    folder = write_heldout(tmp_path_factory.mktemp("eval"))
     done = _cli("eval", "--data", str(folder), "--bench", "1", "--out", str(folder / "report.json"))
     assert done.returncode == 0, done.stderr
     return json.loads((folder / "report.json").read_text())

@@ -5,10 +5,9 @@ unperformed rename's errors are on the edit, not on the copy."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from train_support import run_train, write_heldout
 
 from fastapply.train.errors import classify, edit_marks
 
@@ -42,17 +41,9 @@ def test_a_context_the_file_holds_twice_is_a_tie() -> None:
     assert classify(twice, twice, _wrong_at(twice, 11)) == {"copy-unique": 1}
 
 
-CODE = "def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return add(x, x)\n"
-
-
 def test_the_default_models_errors_are_on_the_rename_not_on_the_copy(tmp_path) -> None:
     pytest.importorskip("torch")
-    rows = [{"kind": "noop", "instruction": "Make no changes.", "before": CODE, "after": CODE, "path": "m.py", "meta": {}},
-            {"kind": "rename-function", "instruction": "Rename add to plus.", "before": CODE,
-             "after": CODE.replace("add", "plus"), "path": "m.py", "meta": {}}]
-    (tmp_path / "heldout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    done = subprocess.run([sys.executable, "-m", "fastapply.cli", "train", "errors", "--data", str(tmp_path),
-                           "--out", str(tmp_path / "errors.json")], capture_output=True, text=True, timeout=300)
+    done = run_train("errors", "--data", str(write_heldout(tmp_path)), "--out", str(tmp_path / "errors.json"))
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "errors.json").read_text())
     assert report["edits"] == 2 and sum(report["kinds"]["noop"][p] for p in report["errors"]) == 0
@@ -64,6 +55,5 @@ def test_the_default_models_errors_are_on_the_rename_not_on_the_copy(tmp_path) -
 
 def test_a_context_under_one_is_refused(tmp_path) -> None:
     (tmp_path / "heldout.jsonl").write_text("")
-    done = subprocess.run([sys.executable, "-m", "fastapply.cli", "train", "errors", "--data", str(tmp_path),
-                           "--context", "0"], capture_output=True, text=True, timeout=60)
+    done = run_train("errors", "--data", str(tmp_path), "--context", "0", timeout=60)
     assert done.returncode == 2 and "--context" in done.stderr and "Traceback" not in done.stderr

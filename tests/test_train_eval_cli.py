@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+from train_support import run_train, write_heldout
 
 pytest.importorskip("torch")
 
-CODE = "def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return add(x, x)\n"
-
 
 def _eval(data, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fastapply.cli", "train", "eval", "--data", str(data),
-                           "--bench", "0", *args], capture_output=True, text=True, timeout=300)
+    return run_train("eval", "--data", str(data), "--bench", "0", *args)
 
 
 @pytest.fixture()
 def data(tmp_path):
-    rows = [{"kind": "noop", "instruction": "Make no changes.", "before": CODE, "after": CODE, "path": "m.py", "meta": {}},
-            {"kind": "rename-function", "instruction": "Rename add to plus.", "before": CODE,
-             "after": CODE.replace("add", "plus"), "path": "m.py", "meta": {}}]
-    (tmp_path / "heldout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return tmp_path
+    return write_heldout(tmp_path)
 
 
 def test_only_the_kinds_asked_are_evaluated(data, tmp_path) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from fastapply.engine.load import COMPUTE_DTYPE_KEY
 from fastapply.engine.prompt import CLOSE_CODE, CLOSE_OUTPUT, MARKERS, OPEN_CODE, OPEN_OUTPUT
-from fastapply.train.wiring import norm_scale, set_attention, wire_move, wire_square, zeros
+from fastapply.train.wiring import fill_norm, norm_scale, set_attention, wire_move, wire_square, zeros
 
 TURN_START = "<|im_start|>"  # the chat template's turn start, the first token of every prompt
 
@@ -121,6 +121,11 @@ class PriorLayout:
     def base_norm2(self) -> float:
         """Squared norm of every embedding without its unit output code (the constant, A and F)."""
         return self.const**2 + self.input_scale**2 + self.close_margin**2
+
+    def residual_norms2(self) -> list[float]:
+        """Squared residual norm entering layers 0, 1 and 2 (R, from layer 0 on, is +-marker)."""
+        base, r = self.base_norm2, self.marker**2
+        return [base + 1.0, base + 3.0 + r, base + self.context + 1.0 + self.window_norm2() + r]
 
     def content_dims(self) -> list[int]:
         """A head's dims whose RoPE pairs barely turn, so position does not count there."""
@@ -355,19 +360,18 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
         emb[marker, layout.spans["R1"]] = layout.marker * (1 if marker == ids[OPEN_OUTPUT] else -1)
         if not layout.rename:
             emb[marker, layout.spans["F"]] *= math.sqrt(1 - 2 * layout.marker**2 / layout.close_margin**2)
+    if layout.turn_sink:  # S0 marks the turn starts, a sink for heads that write nothing; their F takes up
+        # the missing output code and the flag, with a sign that lowers their logit
+        turn = tokenizer.convert_tokens_to_ids(TURN_START)
+        emb[turn, layout.spans["S0"]] = layout.turn_flag
+        emb[turn, layout.spans["F"]] = -1.0
     if layout.rename:
         from fastapply.train.rename_codes import rename_flags
 
         rename_flags(layout, tokenizer, emb)
-    elif layout.turn_sink:  # S0 marks the turn starts, the repeat head's sink; its F takes up the missing output
-        # code and the flag, with a sign that lowers its logit
-        turn, f = tokenizer.convert_tokens_to_ids(TURN_START), layout.spans["F"].start
-        emb[turn, layout.spans["S0"]] = layout.turn_flag
-        rest = (emb[turn] ** 2).sum() - emb[turn, f] ** 2
-        emb[turn, f] = -(layout.base_norm2 + 1.0 - rest).sqrt()
-    base = layout.base_norm2
-    r = layout.marker**2  # R, from layer 0 on
-    norms = [base + 1.0, base + 3.0 + r, base + layout.context + 1.0 + layout.window_norm2() + r]  # entering layers 0-2
+    elif layout.turn_sink:
+        fill_norm(layout, emb, [turn])
+    norms = layout.residual_norms2()
     with torch.no_grad():
         model.model.embed_tokens.weight.copy_(emb.float())
         for layer in model.model.layers:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fastapply.train.wiring import fill_norm
+
 if TYPE_CHECKING:
     from fastapply.train.copy_prior import PriorLayout
 
@@ -52,16 +54,7 @@ def rename_codes(layout: PriorLayout, tokenizer: Any, c: Any, o: Any) -> None:
 
 
 def rename_flags(layout: PriorLayout, tokenizer: Any, emb: Any) -> None:
-    """The rename layout's flags (S0 on the turn start, CONN on connectors); F gives up what the
-    flags add, so every norm stays equal."""
-    from fastapply.train.copy_prior import TURN_START
-
-    turn = tokenizer.convert_tokens_to_ids(TURN_START)
-    emb[turn, layout.spans["S0"]] = layout.turn_flag
-    emb[turn, layout.spans["F"]] = -1.0  # its F takes up the missing output code, with a sign that lowers its logit
+    """The rename layout's flag (CONN on connectors, beside the turn start's S0); F gives up what
+    the flags add on every row (the markers' too), so every norm stays equal."""
     emb[connector_ids(tokenizer), layout.spans["CONN"]] = layout.connector_flag
-    f = layout.spans["F"]
-    target = layout.base_norm2 + 1.0  # o(token) is unit
-    rest = (emb**2).sum(dim=1) - emb[:, f.start] ** 2
-    assert bool((rest < target).all()), "a token's flags outweigh its norm"
-    emb[:, f.start] = emb[:, f.start].sign() * (target - rest).sqrt()
+    fill_norm(layout, emb, slice(None))

@@ -40,7 +40,7 @@ from fastapply.train.copy_prior import (
     token_codes,
 )
 from fastapply.train.rename_codes import twin_maps
-from fastapply.train.wiring import norm_scale
+from fastapply.train.wiring import norm_scale, set_attention, zeros
 
 RENAME_HIDDEN = 420  # the copy prior's 416 wired dims (S0 among them) and the rename path's RI, CONN, CB1 (one spare)
 
@@ -62,7 +62,7 @@ def wire_region(layout: PriorLayout, model: Any) -> None:
     layer = model.model.layers[2].self_attn
     hd, half = layout.head_dim, layout.head_dim // 2
     head, row = 2, layout.out_dim + layout.code_dim  # value rows past the copy heads' reads
-    kappa = norm_scale(layout, _layer2_norm2(layout))
+    kappa = norm_scale(layout, layout.residual_norms2()[2])
     const_in = 1.0 / (layout.const * kappa)
     flag_dim = layout.content_dims()[(layout.context + 1) * layout.code_dim + 2]
     with torch.no_grad():
@@ -75,11 +75,6 @@ def wire_region(layout: PriorLayout, model: Any) -> None:
         q[head * hd + half + layout.recency_pair, 0] = layout.recency_nats * math.sqrt(hd) * const_in
         v[row, layout.spans["S0"]] = 1.0 / (layout.turn_flag * kappa)
         o[layout.spans["RI"], head * hd + row] = 1.0
-
-
-def _layer2_norm2(layout: PriorLayout) -> float:
-    base = layout.base_norm2
-    return base + layout.context + 1.0 + layout.window_norm2() + layout.marker**2
 
 
 def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer: Any, index: int) -> None:
@@ -100,11 +95,7 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
     content = layout.content_dims()
     block_n = torch.tensor(content[:dc])
     conn_dim, ri_dim, thr_dim, sink_dim = content[dc : dc + 4]
-    n = layout.heads
-    q = torch.zeros(n * hd, layout.hidden, dtype=torch.float64)
-    k = torch.zeros(hd, layout.hidden, dtype=torch.float64)
-    v = torch.zeros(hd, layout.hidden, dtype=torch.float64)
-    o = torch.zeros(layout.hidden, n * hd, dtype=torch.float64)
+    q, k, v, o = zeros(layout)
     k[block_n, layout.spans["B2"]] = torch.eye(dc, dtype=torch.float64)
     k[conn_dim, layout.spans["CB1"]] = 1.0 / layout.connector_flag
     k[ri_dim, layout.spans["RI"]] = 1.0
@@ -126,9 +117,7 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
         o[layout.spans["P"], at : at + width] = rename.emit_gain * u_h
     layer = model.model.layers[index]
     with torch.no_grad():
-        for proj, weight in ((layer.self_attn.q_proj, q), (layer.self_attn.k_proj, k),
-                             (layer.self_attn.v_proj, v), (layer.self_attn.o_proj, o)):
-            proj.weight.copy_(weight.to(proj.weight.dtype))
+        set_attention(layer.self_attn, q, k, v, o)
         layer.mlp.down_proj.weight.zero_()
 
 

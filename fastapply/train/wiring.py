@@ -1,6 +1,7 @@
 """Hand-wiring helpers shared by the copy and rename priors: empty projection blocks, setting an
-attention layer's projections, the factor RMSNorm applies to a residual of known norm, and two
-gated-MLP pieces (a linear move between subspaces, a squared norm). Knows transformers' Llama
+attention layer's or an MLP's projections, the factor RMSNorm applies to a residual of known norm,
+an embedding's F dimension filled so every norm is equal, and two gated-MLP pieces (a linear move
+between subspaces, a squared norm). Knows transformers' Llama
 parameter names and a layout's spans; nothing about what the circuits compute.
 """
 
@@ -36,8 +37,7 @@ def wire_move(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float) 
     u[:width, layout.spans[src]] = torch.eye(width, dtype=torch.float64)
     d[layout.spans[dest], :width] = torch.eye(width, dtype=torch.float64) / (gate * kappa)
     d[layout.spans[src], :width] = -torch.eye(width, dtype=torch.float64) / (gate * kappa)
-    for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
-        proj.weight.data.copy_(weight.to(proj.weight.dtype))
+    set_mlp(mlp, g, u, d)
 
 
 def wire_square(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float) -> None:
@@ -53,14 +53,29 @@ def wire_square(layout: PriorLayout, mlp: Any, src: str, dest: str, kappa: float
             g[unit, layout.spans[src].start + i] = sign
             u[unit, layout.spans[src].start + i] = sign
             d[layout.spans[dest], unit] = 1.0 / kappa**2
-    for proj, weight in ((mlp.gate_proj, g), (mlp.up_proj, u), (mlp.down_proj, d)):
-        proj.weight.data.copy_(weight.to(proj.weight.dtype))
+    set_mlp(mlp, g, u, d)
 
 
 def set_attention(attn: Any, q: Any, k: Any, v: Any, o: Any) -> None:
     """Copy the four projections into ``attn`` in its own dtype."""
     for proj, weight in ((attn.q_proj, q), (attn.k_proj, k), (attn.v_proj, v), (attn.o_proj, o)):
         proj.weight.data.copy_(weight.to(proj.weight.dtype))
+
+
+def set_mlp(mlp: Any, gate: Any, up: Any, down: Any) -> None:
+    """Copy the three projections into a gated MLP in its own dtype."""
+    for proj, weight in ((mlp.gate_proj, gate), (mlp.up_proj, up), (mlp.down_proj, down)):
+        proj.weight.data.copy_(weight.to(proj.weight.dtype))
+
+
+def fill_norm(layout: PriorLayout, emb: Any, rows: Any) -> None:
+    """In place: each row's F takes up what its flags add (keeping F's sign), so that every
+    embedding's squared norm is ``base_norm2 + 1`` (its output code is unit)."""
+    f = layout.spans["F"].start
+    target = layout.base_norm2 + 1.0
+    rest = (emb[rows] ** 2).sum(dim=1) - emb[rows, f] ** 2
+    assert bool((rest < target).all()), "a token's flags outweigh its norm"
+    emb[rows, f] = emb[rows, f].sign() * (target - rest).sqrt()
 
 
 def norm_scale(layout: PriorLayout, squared_norm: float) -> float:
