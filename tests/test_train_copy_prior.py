@@ -96,6 +96,25 @@ def test_after_a_passage_written_twice_the_copy_moves_on(tokenizer, prior) -> No
     assert wrong == [(" st", " tree")]  # it starts the passage a third time
 
 
+def test_a_heavier_window_kept_to_its_segment_keeps_the_rewrites_start(tokenizer) -> None:
+    """At the rewrite's start a heavy window (32 nats) pulls the copy toward the end of the file,
+    which the rewrite's window still covers, and the first token comes out wrong; a small bonus
+    for keys of the window's own segment (instruction, file, rewrite) keeps it on the first token."""
+    prompt = build_prompt(tokenizer, "Make no change.", TAIL, "export.py")
+    target = target_ids(tokenizer, TAIL)
+    heavy = build_copy_prior(tokenizer, PriorLayout(window_nats=32.0)).eval()
+    assert _teacher_forced(heavy, prompt.ids + target, len(prompt.ids))[0] != target[0]
+    kept = build_copy_prior(tokenizer, PriorLayout(window_nats=32.0, segment_nats=3.0)).eval()
+    assert _teacher_forced(kept, prompt.ids + target, len(prompt.ids)) == target
+    # a hard wall (6 nats) goes wrong instead on the second token: a window of one or two codes
+    # in the rewrite matches the file's window one token back better than its own
+    walled = build_copy_prior(tokenizer, PriorLayout(window_nats=32.0, segment_nats=6.0)).eval()
+    prompt = build_prompt(tokenizer, "Make no change.", CODE, "report.py")
+    target = target_ids(tokenizer, CODE)
+    predicted = _teacher_forced(walled, prompt.ids + target, len(prompt.ids))
+    assert [i for i, (p, t) in enumerate(zip(predicted, target)) if p != t] == [1]
+
+
 def test_untrained_prior_copies_greedily_through_the_engine(tokenizer, prior, tmp_path) -> None:
     from fastapply.engine.api import Engine
     from fastapply.engine.types import GenerationRequest
@@ -134,6 +153,8 @@ def test_layout_refuses_what_does_not_fit() -> None:
         PriorLayout(hidden=192, heads=3)
     with pytest.raises(ValueError, match="head_dim"):
         PriorLayout(head_dim=128)
+    with pytest.raises(ValueError, match="do not fit together"):
+        PriorLayout(hidden=423, rename=True, segment_nats=3.0)
 
 
 def test_training_changes_only_the_learned_layers(tokenizer, tmp_path) -> None:

@@ -70,6 +70,24 @@ def test_the_cli_writes_a_loadable_folder_and_refuses_an_existing_one(tokenizer,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "taken", "trained"]  # no partial folder left
 
 
+def test_the_cli_sets_the_layouts_knobs_and_refuses_a_negative_one(tokenizer, tmp_path) -> None:
+    from fastapply.engine.load import load_model
+    from fastapply.train.loop import save_model
+
+    source = tmp_path / "trained"
+    save_model(_trained_on_an_old_circuit(tokenizer), tokenizer, source)
+    done = _cli("--model", str(source), "--to", str(tmp_path / "new"), "--fp32", "--repeat-penalty", "0",
+                "--window-nats", "32", "--segment-nats", "3")
+    assert done.returncode == 0, done.stderr
+    loaded = load_model(str(tmp_path / "new"), device="cpu", dtype="float32")
+    layout = PriorLayout(repeat_penalty=0.0, window_nats=32.0, segment_nats=3.0)
+    expected = rewire(_trained_on_an_old_circuit(tokenizer), tokenizer, layout).state_dict()
+    assert all(torch.equal(w, expected[name]) for name, w in loaded.model.state_dict().items())
+    refused = _cli("--model", str(source), "--to", str(tmp_path / "out"), "--segment-nats", "-1")
+    assert refused.returncode == 2 and "--segment-nats must be 0 or more" in refused.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_model_that_is_not_of_the_copy_preset_is_refused(tokenizer, tmp_path) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 

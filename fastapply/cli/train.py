@@ -120,6 +120,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rw.add_argument("--repeat-penalty", type=float, default=None, metavar="P",
                     help="the repeat head's penalty (0: no repeat head, as the shipped default model; "
                          "default: the circuit's own)")
+    rw.add_argument("--window-nats", type=float, default=None, metavar="N",
+                    help="the copy window's logit for a perfect match (default: the circuit's own)")
+    rw.add_argument("--segment-nats", type=float, default=None, metavar="N",
+                    help="what a key in the window's own segment (instruction, file, rewrite) gains "
+                         "over one outside (0: no segments, the default)")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -198,9 +203,11 @@ def _rewire(args: argparse.Namespace) -> int:
     from fastapply.train.copy_prior import PriorLayout
     from fastapply.train.rewire import rewire_folder
 
-    if args.repeat_penalty is not None and not args.repeat_penalty >= 0:
-        raise UsageError(f"--repeat-penalty must be 0 or more, not {args.repeat_penalty}")
-    layout = PriorLayout() if args.repeat_penalty is None else PriorLayout(repeat_penalty=args.repeat_penalty)
+    knobs = {"repeat_penalty": args.repeat_penalty, "window_nats": args.window_nats, "segment_nats": args.segment_nats}
+    for name, value in knobs.items():
+        if value is not None and not value >= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+    layout = PriorLayout(**{name: value for name, value in knobs.items() if value is not None})
     try:
         print(rewire_folder(_source_folder(args), args.to, bf16=not args.fp32, layout=layout))
     except ValueError as exc:

@@ -95,6 +95,8 @@ class PriorLayout:
     repeat_penalty: float = 1.5  # logit the repeat head takes off what followed the same context earlier in the rewrite
     repeat_threshold: float = 6.5  # context tokens (of K, weighted) a rewrite key must match for the repeat head to fire
     rename: bool = False  # three more dims for rename_prior: RI, CONN, CB1 (see there); needs hidden 420
+    segment_nats: float = 0.0  # window logit a key in the query's own segment gains (0: no segments)
+    segment_flag: float = 0.1  # G where the latest marker opens code (<code>, <updated-code>), else 0
     turn_flag: float = 0.15  # S0 of the turn start
     connector_flag: float = 0.3  # CONN of a connector token (rename_codes.CONNECTORS)
     seed: int = 0
@@ -106,6 +108,8 @@ class PriorLayout:
         names += [("R0", 1), ("R1", 1), ("R", 1), ("Z", 1), ("S0", 1)]
         if self.rename:
             names += [("RI", 1), ("CONN", 1), ("CB1", 1)]
+        if self.segments:
+            names += [("G", 1)]
         at = 1
         for name, width in names:
             self.spans[name] = slice(at, at + width)
@@ -116,6 +120,13 @@ class PriorLayout:
             raise ValueError("head_dim too small for the copy head's content match")
         if self.hidden % self.heads:
             raise ValueError("hidden must be a multiple of heads (a transformers check)")
+        if self.segments and self.rename:
+            raise ValueError("the segment window and the rename layout do not fit together")
+
+    @property
+    def segments(self) -> bool:
+        """Whether the window is kept to the query's segment: the instruction, the file, the rewrite."""
+        return self.segment_nats > 0
 
     @property
     def base_norm2(self) -> float:
@@ -125,6 +136,8 @@ class PriorLayout:
     def residual_norms2(self) -> list[float]:
         """Squared residual norm entering layers 0, 1 and 2 (R, from layer 0 on, is +-marker)."""
         base, r = self.base_norm2, self.marker**2
+        if self.segments:  # the nominal norm is the file's and the rewrite's, where G is set
+            r += self.segment_flag**2
         return [base + 1.0, base + 3.0 + r, base + self.context + 1.0 + self.window_norm2() + r]
 
     def content_dims(self) -> list[int]:
@@ -202,11 +215,19 @@ def token_codes(layout: PriorLayout, tokenizer: Any) -> tuple[Any, Any]:
         rename_codes(layout, tokenizer, c, o)
     if layout.turn_sink:  # the turn start is never written, so a head that attends to it as a sink writes nothing
         o[tokenizer.convert_tokens_to_ids(TURN_START)] = 0.0
+    if layout.segments:  # the other markers' codes orthogonal to <code>'s, so G reads 0 where they are latest
+        code = c[ids[OPEN_CODE]]
+        for marker in _markers(tokenizer):
+            if marker not in (ids[OPEN_CODE], ids[OPEN_OUTPUT]):
+                c[marker] -= (c[marker] @ code) * code
+                c[marker] /= c[marker].norm()
     return c, o[:vocab]
 
 
-def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], kappa: float) -> None:
-    """Heads that look a fixed distance back; they share one key (the constant) and one value."""
+def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], kappa: float, code: Any) -> None:
+    """Heads that look a fixed distance back; they share one key (the constant) and one value.
+    With segments, the marker head also writes G (its marker's input code against ``code``, the
+    ``<code>`` code), and the window head keeps to keys of its own segment."""
     import torch
 
     hd, half = layout.head_dim, layout.head_dim // 2
@@ -225,11 +246,26 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
         v[row : row + width, span] = torch.eye(width, dtype=torch.float64) / (layout.scale_of(name) * kappa)
         v_at[name] = row
         row += width
+    segment_row = row
+    if layout.segments and any(r.marker for r in routes):
+        v[row, layout.spans["A"]] = code / (layout.input_scale * kappa)
+        row += 1
     assert row <= hd, "a layer's wired reads must fit one value head"
+    if layout.segments and any(r.window for r in routes):  # content pairs next to the marker head's
+        k[layout.positional_pairs + 1, layout.spans["R"]] = 1.0 / kappa
+        k[layout.positional_pairs + 2, layout.spans["G"]] = 1.0 / kappa
     for head, route in enumerate(routes):
         if route.window:  # a * cos(f * d) ~ a - d^2 / (2 sigma^2) for a = 1 / (sigma f)^2
             f = freqs[layout.window_pair]
             q[head * hd + layout.window_pair, 0] = math.sqrt(hd) * const_in / (layout.window_sigma * f) ** 2
+        if route.window and layout.segments:
+            # R(t) R(j): +-segment_nats / 2 on either side of <updated-code>; G(t) G(j): segment_nats
+            # where both hold code, so the file's window keeps out of the instruction as well
+            gain = layout.segment_nats * math.sqrt(hd) / kappa
+            q[head * hd + layout.positional_pairs + 1, layout.spans["R"]] = gain / (2 * layout.marker**2)
+            q[head * hd + layout.positional_pairs + 2, layout.spans["G"]] = gain / layout.segment_flag**2
+        if route.marker and layout.segments:
+            o[layout.spans["G"], head * hd + segment_row] = layout.segment_flag
         if route.marker:  # markers score marker_nats on a content pair, less recency_nats * sin(f d)
             q[head * hd + layout.positional_pairs, 0] = layout.marker_nats * math.sqrt(hd) * const_in / layout.marker
             q[head * hd + half + layout.recency_pair, 0] = layout.recency_nats * math.sqrt(hd) * const_in
@@ -381,7 +417,7 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
             if layout.rename and index == 0:  # the offset-1 head also carries the connector flag
                 routes = tuple(Route(r.offset, (*r.moves, ("CONN", "CB1", 1.0)), r.window, r.marker)
                                if r.offset == 1 and not (r.window or r.marker) else r for r in routes)
-            _wire_offsets(layout, model.model.layers[index], routes, norm_scale(layout, norms[index]))
+            _wire_offsets(layout, model.model.layers[index], routes, norm_scale(layout, norms[index]), c[ids[OPEN_CODE]])
         wire_move(layout, model.model.layers[0].mlp, "P", "Q", norm_scale(layout, norms[1]))
         wire_square(layout, model.model.layers[1].mlp, "W", "Z", norm_scale(layout, norms[2]))
         _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], norm_scale(layout, norms[-1]), c[ids[OPEN_CODE]])
