@@ -57,12 +57,13 @@ TAIL = (
 
 def test_the_rewrite_starts_at_the_files_first_token(tokenizer, prior) -> None:
     """At the rewrite's start the window still covers the end of the file. The ``<code>`` marker's
-    extra weight in the match holds the copy to the file's first tokens; without it the first
-    token of this file comes out wrong."""
+    extra weight in the match holds the copy to the file's first tokens; without it (and with the
+    window it was measured with: 16 nats, no segments) the first token of this file comes out wrong."""
     prompt = build_prompt(tokenizer, "Make no change.", TAIL, "export.py")
     target = target_ids(tokenizer, TAIL)
     assert _teacher_forced(prior, prompt.ids + target, len(prompt.ids)) == target
-    unanchored = build_copy_prior(tokenizer, PriorLayout(marker_match=0.0, repeat_penalty=0.0)).eval()
+    unanchored = build_copy_prior(tokenizer, PriorLayout(marker_match=0.0, repeat_penalty=0.0, window_nats=16.0,
+                                                         segment_nats=0.0)).eval()
     assert _teacher_forced(unanchored, prompt.ids + target, len(prompt.ids))[0] != target[0]
 
 
@@ -90,7 +91,8 @@ def test_after_a_passage_written_twice_the_copy_moves_on(tokenizer, prior) -> No
     prompt = build_prompt(tokenizer, "Make no change.", TWICE, "m.py")
     target = target_ids(tokenizer, TWICE)
     assert _teacher_forced(prior, prompt.ids + target, len(prompt.ids)) == target
-    no_repeat = build_copy_prior(tokenizer, PriorLayout(repeat_penalty=0.0)).eval()
+    # with the window of 16 nats and no segments; the heavier window alone gets this passage right
+    no_repeat = build_copy_prior(tokenizer, PriorLayout(repeat_penalty=0.0, window_nats=16.0, segment_nats=0.0)).eval()
     predicted = _teacher_forced(no_repeat, prompt.ids + target, len(prompt.ids))
     wrong = [(tokenizer.decode([t]), tokenizer.decode([p])) for p, t in zip(predicted, target) if p != t]
     assert wrong == [(" st", " tree")]  # it starts the passage a third time
@@ -102,7 +104,7 @@ def test_a_heavier_window_kept_to_its_segment_keeps_the_rewrites_start(tokenizer
     for keys of the window's own segment (instruction, file, rewrite) keeps it on the first token."""
     prompt = build_prompt(tokenizer, "Make no change.", TAIL, "export.py")
     target = target_ids(tokenizer, TAIL)
-    heavy = build_copy_prior(tokenizer, PriorLayout(window_nats=32.0)).eval()
+    heavy = build_copy_prior(tokenizer, PriorLayout(window_nats=32.0, segment_nats=0.0)).eval()
     assert _teacher_forced(heavy, prompt.ids + target, len(prompt.ids))[0] != target[0]
     kept = build_copy_prior(tokenizer, PriorLayout(window_nats=32.0, segment_nats=3.0)).eval()
     assert _teacher_forced(kept, prompt.ids + target, len(prompt.ids)) == target

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from fastapply.engine.load import TOKENIZER_DIR, load_tokenizer  # noqa: E402
 from fastapply.train.copy_prior import PriorLayout, build_copy_prior  # noqa: E402
 from fastapply.train.edit_rename import rename_tokens  # noqa: E402
-from fastapply.train.rename_prior import build_rename_prior  # noqa: E402
+from fastapply.train.rename_prior import build_rename_prior, rename_layout  # noqa: E402
 
 CODE = (
     "import os\n\n\n"
@@ -92,7 +92,7 @@ def test_the_plain_copy_prior_does_not_rename(tokenizer) -> None:
     """The property above comes from the rename layer: without it the old name stays."""
     from fastapply.engine.prompt import build_prompt, target_ids
 
-    model = build_copy_prior(tokenizer, PriorLayout(hidden=420, rename=True, layers=4)).eval()
+    model = build_copy_prior(tokenizer, rename_layout(4)).eval()
     prompt = build_prompt(tokenizer, "Rename the function add to sum.", CODE, "report.py")
     target = target_ids(tokenizer, rename_tokens(CODE, "add", "sum"))
     with torch.no_grad():

@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="the copy window's logit for a perfect match (default: the circuit's own)")
     rw.add_argument("--segment-nats", type=float, default=None, metavar="N",
                     help="what a key in the window's own segment (instruction, file, rewrite) gains "
-                         "over one outside (0: no segments, the default)")
+                         "over one outside (0: no segments; default: the circuit's own)")
 
 
 def _interrupt(signum: int, frame: object) -> None:

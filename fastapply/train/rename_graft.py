@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapply.train.copy_prior import PriorLayout
-from fastapply.train.rename_prior import RENAME_HIDDEN, RenameLayout, build_rename_prior
+from fastapply.train.rename_prior import RenameLayout, build_rename_prior, rename_layout
 from fastapply.train.rewire import WIRED, check_copy_preset, write_folder
 
 
 def grafted_layout(trained_layers: int) -> PriorLayout:
-    return PriorLayout(hidden=RENAME_HIDDEN, rename=True, layers=WIRED + 1 + trained_layers)
+    return rename_layout(WIRED + 1 + trained_layers)
 
 
 def _widen(state: dict[str, Any], hidden: int) -> dict[str, Any]:

@@ -121,11 +121,17 @@ def wire_rename(layout: PriorLayout, rename: RenameLayout, model: Any, tokenizer
         layer.mlp.down_proj.weight.zero_()
 
 
+def rename_layout(layers: int) -> PriorLayout:
+    """The layout of a copy prior with the rename path: its window as the rename path was measured
+    with (16 nats, no segments: their flag does not fit beside the rename dims)."""
+    return PriorLayout(hidden=RENAME_HIDDEN, rename=True, layers=layers, window_nats=16.0, segment_nats=0.0)
+
+
 def build_rename_prior(tokenizer: Any, layout: PriorLayout | None = None,
                        rename: RenameLayout | None = None) -> Any:
     """The copy prior with the region head and a rename layer right above the copy head (layer 3);
     any layers above that stay the identity."""
-    layout = layout or PriorLayout(hidden=RENAME_HIDDEN, rename=True, layers=4)
+    layout = layout or rename_layout(4)
     if not layout.rename or layout.layers < 4:
         raise ValueError("a rename prior needs PriorLayout(rename=True) and at least 4 layers")
     model = build_copy_prior(tokenizer, layout)

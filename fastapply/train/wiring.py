@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastapply.train.copy_prior import PriorLayout
+    from fastapply.train.prior_layout import PriorLayout
 
 
 def zeros(layout: PriorLayout) -> tuple[Any, Any, Any, Any]:
