@@ -14,9 +14,10 @@ are written directly as an induction circuit, and training only has to learn the
   the K latest (weighted, nearest first; the ``<code>`` marker weighs more, so the rewrite starts
   where the file does) and the windows W (which lean to their own segment: instruction, file or
   rewrite, by the latest marker's R and G), on RoPE pairs whose frequency is so low that position
-  does not count, and writes ``o(x[j])`` into P: the model predicts what followed the same context; its repeat head
-  (outside the rename layout) takes a little off what followed the same context earlier in the
-  rewrite itself, so a copy that has written a passage once does not go round it again;
+  does not count, and writes ``o(x[j])`` into P: the model predicts what followed the same
+  context; its repeat head (outside the rename layout) takes a little off what followed the same
+  context earlier in the rewrite itself, so a copy that has written a passage once does not go
+  round it again;
 - the remaining layers start as the identity (zero output projections) and are trained.
 
 It has no sense of position beyond K tokens: where the same K tokens occur twice and are followed
