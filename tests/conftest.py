@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,16 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from fastapply.engine.types import (
+
+# The checkout's top-level kernels/ (installed as fastapply.kernels) shadows the PyPI package
+# `kernels`, which transformers 5.25 and later require and import, wherever the checkout is on the
+# import path (`python -m` puts the working directory there). Keep it off, here and in every
+# Python the tests start.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != _CHECKOUT]
+os.environ["PYTHONSAFEPATH"] = "1"
+
+from fastapply.engine.types import (  # noqa: E402
     GenerationRequest,
     GenerationResult,
     GenerationStats,
