@@ -101,6 +101,14 @@ def test_bad_device_and_dtype_are_clear_errors() -> None:
 
 
 def test_no_top_level_engine_kernels_or_tui_packages() -> None:
-    code = "import importlib.util as u; print([n for n in ('engine', 'kernels', 'tui') if u.find_spec(n)])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    """The install maps the three folders under ``fastapply`` only. (A package of another
+    distribution may take one of the names: transformers 5.25 requires the PyPI ``kernels``.)"""
+    code = (
+        "import importlib.util as u, sys\n"
+        "found = {n: u.find_spec(n) for n in ('engine', 'kernels', 'tui')}\n"
+        "places = {n: [s.origin, *(s.submodule_search_locations or [])] for n, s in found.items() if s}\n"
+        "print([n for n, ps in places.items() if any(p and p.startswith(sys.argv[1] + '/' + n) for p in ps)])\n"
+    )
+    checkout = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code, checkout], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "[]"
