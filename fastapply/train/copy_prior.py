@@ -113,9 +113,7 @@ def token_codes(layout: PriorLayout, tokenizer: Any) -> tuple[Any, Any]:
 
 
 def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], kappa: float, code: Any) -> None:
-    """Heads that look a fixed distance back; they share one key (the constant) and one value.
-    With segments, the marker head also writes G (its marker's input code against ``code``, the
-    ``<code>`` code), and the window head keeps to keys of its own segment."""
+    """Heads that look a fixed distance back; they share one key (the constant) and one value."""
     import torch
 
     hd, half = layout.head_dim, layout.head_dim // 2
@@ -134,26 +132,11 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
         v[row : row + width, span] = torch.eye(width, dtype=torch.float64) / (layout.scale_of(name) * kappa)
         v_at[name] = row
         row += width
-    segment_row = row
-    if layout.segments and any(r.marker for r in routes):
-        v[row, layout.spans["A"]] = code / (layout.input_scale * kappa)
-        row += 1
-    assert row <= hd, "a layer's wired reads must fit one value head"
-    if layout.segments and any(r.window for r in routes):  # content pairs next to the marker head's
-        k[layout.positional_pairs + 1, layout.spans["R"]] = 1.0 / kappa
-        k[layout.positional_pairs + 2, layout.spans["G"]] = 1.0 / kappa
+    assert row + layout.segments <= hd, "a layer's wired reads (and G's row) must fit one value head"
     for head, route in enumerate(routes):
         if route.window:  # a * cos(f * d) ~ a - d^2 / (2 sigma^2) for a = 1 / (sigma f)^2
             f = freqs[layout.window_pair]
             q[head * hd + layout.window_pair, 0] = math.sqrt(hd) * const_in / (layout.window_sigma * f) ** 2
-        if route.window and layout.segments:
-            # R(t) R(j): +-segment_nats / 2 on either side of <updated-code>; G(t) G(j): segment_nats
-            # where both hold code, so the file's window keeps out of the instruction as well
-            gain = layout.segment_nats * math.sqrt(hd) / kappa
-            q[head * hd + layout.positional_pairs + 1, layout.spans["R"]] = gain / (2 * layout.marker**2)
-            q[head * hd + layout.positional_pairs + 2, layout.spans["G"]] = gain / layout.segment_flag**2
-        if route.marker and layout.segments:
-            o[layout.spans["G"], head * hd + segment_row] = layout.segment_flag
         if route.marker:  # markers score marker_nats on a content pair, less recency_nats * sin(f d)
             q[head * hd + layout.positional_pairs, 0] = layout.marker_nats * math.sqrt(hd) * const_in / layout.marker
             q[head * hd + half + layout.recency_pair, 0] = layout.recency_nats * math.sqrt(hd) * const_in
@@ -164,7 +147,28 @@ def _wire_offsets(layout: PriorLayout, layer: Any, routes: tuple[Route, ...], ka
             span = layout.spans[dest]
             width = span.stop - span.start
             o[span, head * hd + v_at[name] : head * hd + v_at[name] + width] = sign * torch.eye(width, dtype=torch.float64)
+    if layout.segments:
+        _wire_segments(layout, routes, q, k, v, o, row, kappa, code)
     set_attention(layer.self_attn, q, k, v, o)
+
+
+def _wire_segments(layout: PriorLayout, routes: tuple[Route, ...], q: Any, k: Any, v: Any, o: Any,
+                   row: int, kappa: float, code: Any) -> None:
+    """The marker head also writes G, its marker's input code read against ``code`` (``<code>``'s),
+    through value ``row``; the window head scores R(t) R(j) (+-segment_nats / 2 on either side of
+    ``<updated-code>``) and G(t) G(j) (segment_nats where both hold code, so the file's window keeps
+    out of the instruction as well), on the two content pairs after the marker head's."""
+    hd, r_pair, g_pair = layout.head_dim, layout.positional_pairs + 1, layout.positional_pairs + 2
+    for head, route in enumerate(routes):
+        if route.marker:
+            v[row, layout.spans["A"]] = code / (layout.input_scale * kappa)
+            o[layout.spans["G"], head * hd + row] = layout.segment_flag
+        if route.window:
+            k[r_pair, layout.spans["R"]] = 1.0 / kappa
+            k[g_pair, layout.spans["G"]] = 1.0 / kappa
+            gain = layout.segment_nats * math.sqrt(hd) / kappa
+            q[head * hd + r_pair, layout.spans["R"]] = gain / (2 * layout.marker**2)
+            q[head * hd + g_pair, layout.spans["G"]] = gain / layout.segment_flag**2
 
 
 def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) -> None:
@@ -296,6 +300,7 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
     elif layout.turn_sink:
         fill_norm(layout, emb, [turn])
     norms = layout.residual_norms2()
+    code = c[ids[OPEN_CODE]]
     with torch.no_grad():
         model.model.embed_tokens.weight.copy_(emb.float())
         for layer in model.model.layers:
@@ -305,9 +310,9 @@ def build_copy_prior(tokenizer: Any, layout: PriorLayout | None = None) -> Any:
             if layout.rename and index == 0:  # the offset-1 head also carries the connector flag
                 routes = tuple(Route(r.offset, (*r.moves, ("CONN", "CB1", 1.0)), r.window, r.marker)
                                if r.offset == 1 and not (r.window or r.marker) else r for r in routes)
-            _wire_offsets(layout, model.model.layers[index], routes, norm_scale(layout, norms[index]), c[ids[OPEN_CODE]])
+            _wire_offsets(layout, model.model.layers[index], routes, norm_scale(layout, norms[index]), code)
         wire_move(layout, model.model.layers[0].mlp, "P", "Q", norm_scale(layout, norms[1]))
         wire_square(layout, model.model.layers[1].mlp, "W", "Z", norm_scale(layout, norms[2]))
-        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], norm_scale(layout, norms[-1]), c[ids[OPEN_CODE]])
+        _wire_copy(layout, model.model.layers[len(OFFSET_LAYERS)], norm_scale(layout, norms[-1]), code)
     model.tie_weights()
     return model
