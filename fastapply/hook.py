@@ -14,6 +14,7 @@ This module knows git and the config, not how progress is shown.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,10 +82,12 @@ def run_hook(
 
 
 def hook_script(python: str) -> str:
+    # -P: git runs the hook in the work tree's root, which `python -m` would put first on the
+    # import path, so a file there named like a module (secrets.py, fastapply.py) would be run
     return (
         "#!/bin/sh\n"
         f"{HOOK_MARKER} (written by `fastapply install-hook`; delete this file to remove it)\n"
-        f'exec "{python}" -m fastapply.cli hook\n'
+        f"exec {shlex.quote(python)} -P -m fastapply.cli hook\n"
     )
 
 

@@ -152,7 +152,7 @@ def staged_files(repo: RepoInfo) -> list[str]:
 def has_unstaged_changes(repo: RepoInfo, path: str) -> bool:
     """Whether the work tree copy of ``path`` differs from the index."""
     g = _git(repo.root)
-    return bool(g.git.diff("--name-only", "--", path).strip())
+    return bool(g.git.diff("--name-only", "--", *_literal([path])).strip())
 
 
 def index_locked(repo: RepoInfo) -> bool:

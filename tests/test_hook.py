@@ -66,6 +66,16 @@ def test_hook_refuses_files_with_unstaged_changes(repo: Path, backend: FakeBacke
     assert backend.requests == []
 
 
+
+def test_a_file_name_with_glob_characters_is_judged_by_itself(repo: Path, backend: FakeBackend) -> None:
+    # git reads "[ab].py" as a pattern matching a.py, whose unstaged change must not count against it
+    (repo / "[ab].py").write_text(CODE)
+    git(repo, "add", "[ab].py")
+    (repo / "a.py").write_text("x = 3  # not staged\n")
+    assert cli_main(["hook"]) == 1
+    assert (repo / "[ab].py").read_text() == RENAMED
+    assert (repo / "a.py").read_text() == "x = 3  # not staged\n"
+
 def test_no_matching_files_loads_no_model(repo: Path, backend: FakeBackend, use_backend) -> None:
     (repo / "notes.txt").write_text("add\nadd\n")
     git(repo, "add", "notes.txt")
@@ -128,6 +138,17 @@ def test_plain_git_hook_under_commit_all_and_partial_staging(tmp_path: Path, rep
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "2"
     assert (repo / "b.py").read_text() == CODE + "# unstaged\n"
 
+
+
+def test_the_installed_hook_does_not_import_modules_from_the_work_tree(tmp_path: Path, repo: Path) -> None:
+    env = {k: v for k, v in _env(tmp_path).items() if k != "PYTHONSAFEPATH"}  # as a user's shell has it
+    assert cli_main(["install-hook"]) == 0
+    (repo / "secrets.py").write_text("raise SystemExit('work-tree module imported')\n")
+    (repo / "a.py").write_text(CODE)
+    git(repo, "add", "a.py", "secrets.py")
+    result = _run(repo, env, "git", "commit", "-qm", "add a")
+    assert "work-tree module imported" not in result.stderr
+    assert result.returncode == 1 and (repo / "a.py").read_text() == RENAMED, result.stderr
 
 @pytest.mark.slow
 def test_under_the_real_pre_commit_tool_unstaged_work_survives(tmp_path: Path) -> None:
