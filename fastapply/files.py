@@ -1,7 +1,7 @@
 """Safe reading of one file inside a repository's work tree, and atomic writes of fastapply's own files.
 
-Reading resolves the path (it must stay inside the work tree and outside ``.git/``; a symlink is
-followed only when its target is inside the tree), refuses binary files, Git LFS pointers and files
+Reading resolves the path (it must stay inside the work tree, outside ``.git/`` and outside any
+nested repository or submodule; a symlink is followed only when its target is inside the tree), refuses binary files, Git LFS pointers and files
 above a size limit, decodes strictly and remembers how the file was written (encoding, BOM, line
 endings, final newline, mode) so that new text can be written back in the same style.
 ``write_atomic`` (a temporary file in the same directory, fsync, the given mode, ``os.replace``) is
@@ -147,8 +147,8 @@ def resolve_in_repo(path: str | os.PathLike[str], repo_root: Path, git_dir: Path
     """Check ``path`` lies in the work tree; return its repo-relative name and the real file.
 
     Raises:
-        RefusedError: the path escapes the tree, is inside ``.git/``, is a symlink pointing out of
-            the tree, or is not a regular file.
+        RefusedError: the path escapes the tree, is inside ``.git/`` or a nested repository, is a
+            symlink pointing out of the tree, or is not a regular file.
     """
     root = Path(os.path.realpath(repo_root))
     given = Path(path)
@@ -179,7 +179,21 @@ def resolve_in_repo(path: str | os.PathLike[str], repo_root: Path, git_dir: Path
         raise FileRefused(path, "no such file")
     if not real.is_file():
         raise FileRefused(path, "not a regular file")
+    nested = _nested_repository(real, root)
+    if nested is not None:
+        raise FileRefused(path, f"inside {nested}/, a submodule or another repository (run fastapply there)")
     return rel.as_posix(), real
+
+
+def _nested_repository(real: Path, root: Path) -> str | None:
+    """The work-tree folder above ``real`` that holds its own ``.git`` (a submodule's gitlink file or
+    a nested repository), whose index, HEAD and undo journal are not this repository's; or None."""
+    for folder in real.parents:
+        if folder == root or root not in folder.parents:
+            return None
+        if os.path.lexists(folder / ".git"):
+            return folder.relative_to(root).as_posix()
+    return None
 
 
 def decode(data: bytes, name: str) -> tuple[str, str, bool]:

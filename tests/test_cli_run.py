@@ -284,6 +284,27 @@ def test_outside_any_repository_is_a_usage_error(tmp_path: Path, monkeypatch, ba
     assert (tmp_path / "loose" / "a.py").read_text() == CODE
 
 
+
+@pytest.mark.parametrize("commit", [False, True])
+def test_a_file_in_a_submodule_or_nested_repository_is_refused_before_writing(
+    tmp_path: Path, repo: Path, backend: FakeBackend, capsys, commit: bool
+) -> None:
+    # its index, HEAD and undo journal are the inner repository's, which fastapply here does not manage
+    inner = make_repo(tmp_path / "inner", {"d.py": CODE})
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "subm")
+    git(repo, "commit", "-qm", "add a submodule")
+    make_repo(repo / "vendored", {"e.py": CODE})  # a nested repository, not a submodule
+    heads = (git(repo, "rev-parse", "HEAD"), git(repo / "subm", "rev-parse", "HEAD"))
+    index = (repo / ".git" / "index").read_bytes()
+    for path in ("subm/d.py", "vendored/e.py"):
+        assert run(path, "-m", RENAME, *(["--commit"] if commit else [])) == 3
+        folder = path.split("/")[0]
+        assert f"inside {folder}/, a submodule or another repository" in capsys.readouterr().out
+        assert (repo / path).read_text() == CODE
+    assert (git(repo, "rev-parse", "HEAD"), git(repo / "subm", "rev-parse", "HEAD")) == heads
+    assert (repo / ".git" / "index").read_bytes() == index
+    assert backend.requests == []
+
 def test_console_script_exits_130_on_ctrl_c_during_generation(tmp_path: Path, repo: Path) -> None:
     import signal
 
