@@ -22,7 +22,7 @@ from fastapply.checks import CheckResult
 from fastapply.config import DEFAULT_MAX_ATTEMPTS, CheckEntry, Config
 from fastapply.diff import Hunk, format_hunks, split_hunks
 from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats, PromptTooLong
-from fastapply.errors import FastapplyError
+from fastapply.errors import FastapplyError, UsageError
 from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, current_sha256, read_source, sha256
 from fastapply.guards import check_output
 from fastapply.repo import RepoInfo, find_repo
@@ -87,6 +87,17 @@ class EditResult:
         if self.source is None:
             return False
         return current_sha256(self.source.real_path) != self.source.sha256
+
+
+def check_instruction(text: str, where: str = "the instruction") -> None:
+    """UsageError unless ``text`` holds something besides blanks and is valid Unicode (an argument
+    or a JSON string can carry a lone surrogate, which no tokenizer or server accepts)."""
+    if not text.strip():
+        raise UsageError(f"{where} is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{where} is not valid UTF-8 text") from None
 
 
 def read_for_edit(request: EditRequest, repo: RepoInfo | None = None) -> SourceFile | EditResult:

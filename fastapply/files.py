@@ -148,7 +148,7 @@ def resolve_in_repo(path: str | os.PathLike[str], repo_root: Path, git_dir: Path
 
     Raises:
         RefusedError: the path escapes the tree, is inside ``.git/`` or a nested repository, is a
-            symlink pointing out of the tree, or is not a regular file.
+            symlink pointing out of the tree, is not a regular file, or its name is not UTF-8.
     """
     root = Path(os.path.realpath(repo_root))
     given = Path(path)
@@ -164,6 +164,10 @@ def resolve_in_repo(path: str | os.PathLike[str], repo_root: Path, git_dir: Path
             raise FileRefused(path, f"outside the repository ({root})") from None
     if rel.parts and rel.parts[0] == ".git" or not rel.parts:
         raise FileRefused(path, "inside .git/ (never edited)")
+    try:
+        rel.as_posix().encode("utf-8")
+    except UnicodeEncodeError:  # bytes the file system decoded with surrogateescape
+        raise FileRefused(path, "its name is not valid UTF-8 (rename the file to edit it)") from None
     real = Path(os.path.realpath(lexical))
     try:
         real_rel = real.relative_to(root)

@@ -28,6 +28,12 @@ def count_statuses(results: list[EditResult]) -> dict[str, int]:
     return {s: sum(1 for r in results if r.status == s) for s in STATUSES}
 
 
+def shown(path: str) -> str:
+    """A path for a terminal: bytes of a name that is not UTF-8 as ``\\xff`` escapes (a text
+    stream with strict errors cannot write the surrogates they were decoded to)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def file_record(result: EditResult, *, written: bool = False) -> dict[str, Any]:
     """The JSON record of one file; ``prediction_accepted`` and ``prediction_rejected`` only where
     the generation reported them (a prediction was sent and counted)."""
@@ -187,7 +193,7 @@ class Reporter:
         if verb == "changed":
             verb = "changed (written)" if record["written"] else "would change"
         reason = f": {record['reason']}" if record["reason"] else ""
-        self.stream.write(f"{record['path']}: {verb}{reason}\n")
+        self.stream.write(f"{shown(record['path'])}: {verb}{reason}\n")
         for check in record["checks"]:
             if not check["ok"]:
                 first = (check["output"].strip().splitlines() or [""])[0]

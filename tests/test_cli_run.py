@@ -305,6 +305,25 @@ def test_a_file_in_a_submodule_or_nested_repository_is_refused_before_writing(
     assert (repo / ".git" / "index").read_bytes() == index
     assert backend.requests == []
 
+
+def test_a_file_name_that_is_not_utf8_is_refused_and_the_other_files_still_run(
+    repo: Path, backend: FakeBackend, capsys
+) -> None:
+    name = os.fsdecode(b"bad\xff.py")
+    (repo / name).write_text(CODE)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a file name in latin-1")
+    assert run(name, "a.py", "-m", RENAME) == 3
+    assert "its name is not valid UTF-8" in capsys.readouterr().out
+    assert (repo / name).read_text() == CODE
+    assert [r.path for r in backend.requests] == ["a.py"]
+
+
+def test_an_instruction_that_is_not_utf8_is_a_usage_error(repo: Path, backend: FakeBackend, use_backend, capsys) -> None:
+    assert run("a.py", "-m", os.fsdecode(b"rename add \xff")) == 2
+    assert "the instruction (-m) is not valid UTF-8 text" in capsys.readouterr().err
+    assert use_backend.loads == [] and (repo / "a.py").read_text() == CODE
+
 def test_console_script_exits_130_on_ctrl_c_during_generation(tmp_path: Path, repo: Path) -> None:
     import signal
 

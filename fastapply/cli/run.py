@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fastapply.apply import ApplySession, refuse_uncommittable
 from fastapply.batch import run_edits
+from fastapply.edit import check_instruction
 from fastapply.cli.common import (
     ProgressEvents, add_edit_options, add_jobs_option, expand_paths, in_flight_from, options_from,
 )
@@ -42,8 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    if not args.instruction.strip():
-        raise UsageError("the instruction (-m) is empty")
+    check_instruction(args.instruction, "the instruction (-m)")
     options = options_from(args)
     jobs = in_flight_from(args, remote=remote_options(args) is not None)
     repo = find_repo(Path.cwd())
