@@ -153,9 +153,9 @@ class ApplySession:
         committed, so the commit holds fastapply's rewrite and nothing of the user's.
 
         Raises:
-            RefusedError: the index is locked, or a file holds more than fastapply's change, or
-                changed since fastapply wrote it (files stay written; ``undo`` takes them back).
-            UsageError: git refused the commit (the index is left as it was).
+            RefusedError: the index is locked, a file holds more than fastapply's change or
+                changed since fastapply wrote it, or git refused the commit (files stay written;
+                ``undo`` takes them back; the index is left as it was).
         """
         if commit and self.record.files:
             self._check_committable()
@@ -201,9 +201,9 @@ def apply_results(
     Raises:
         RefusedError: a file changed on disk since it was read, or a commit was asked for and
             cannot hold only fastapply's rewrite; nothing is written. Also a write refused by
-            ``ApplySession.write``; files written before it stay recorded, so undo takes them back.
-        UsageError: the results span several repositories, or the commit failed (files are
-            written and recorded by then, the index as it was).
+            ``ApplySession.write``, or a commit git refused; files written before stay recorded,
+            so undo takes them back (the index as it was).
+        UsageError: the results span several repositories.
     """
     chosen = [
         r

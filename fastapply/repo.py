@@ -267,8 +267,8 @@ def commit(repo: RepoInfo, paths: list[str], message: str) -> str:
     ``paths`` is put back as it was.
 
     Raises:
-        RefusedError: the index is locked by another git process.
-        UsageError: git refused the commit (a hook failed, a merge in progress...), with its message.
+        RefusedError: the index is locked by another git process, or git refused the commit (a hook
+            failed, a merge in progress...), with its message.
     """
     git = git_module()
 
@@ -285,5 +285,5 @@ def commit(repo: RepoInfo, paths: list[str], message: str) -> str:
     except git.GitCommandError as exc:
         _restore_index(repo, paths, saved)
         detail = (exc.stderr or exc.stdout or "").strip().removeprefix("stderr:").strip(" '\n")
-        raise UsageError(f"git commit failed: {detail}") from None
+        raise RefusedError(f"git commit failed: {detail}") from None
     return g.head.commit.hexsha

@@ -182,13 +182,13 @@ def test_commit_carries_the_trailer_runs_hooks_and_only_takes_written_files(tmp_
 
 
 def test_failing_commit_hook_is_reported_and_not_skipped(tmp_path: Path) -> None:
-    from fastapply.errors import UsageError
+    from fastapply.errors import RefusedError
 
     repo = make_repo(tmp_path / "r", {"m.py": CODE})
     hook = repo / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'no commits today' >&2\nexit 1\n")
     hook.chmod(0o755)
-    with pytest.raises(UsageError, match="no commits today"):
+    with pytest.raises(RefusedError, match="no commits today"):
         apply_results([_edit(repo / "m.py")], commit=True)
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
 

@@ -350,10 +350,10 @@ def test_commit_is_skipped_when_a_file_was_refused_and_a_failing_hook_is_reporte
     hook = repo / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
     hook.chmod(0o755)
-    assert run("b.py", "-m", RENAME, "--commit", "--output-format", "json") == 2
+    assert run("b.py", "-m", RENAME, "--commit", "--output-format", "json") == 3
     captured = capsys.readouterr()
     assert "files written but not committed" in captured.err and "hook says no" in captured.err
-    assert json.loads(captured.out)["summary"]["exit_code"] == 2
+    assert json.loads(captured.out)["summary"]["exit_code"] == 3
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
 
 

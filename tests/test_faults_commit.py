@@ -21,7 +21,7 @@ from fault_support import (
 
 from fastapply.apply import ApplySession, apply_results
 from fastapply.cli import main as cli_main
-from fastapply.errors import RefusedError, UsageError
+from fastapply.errors import RefusedError
 from fastapply.repo import find_repo
 from fastapply.undo import undo_last
 
@@ -33,7 +33,7 @@ def test_a_failing_pre_commit_hook_leaves_the_index_and_undo_restores_everything
     hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
     hook.chmod(0o755)
     before = snapshot(repo)
-    with pytest.raises(UsageError, match="hook says no"):
+    with pytest.raises(RefusedError, match="hook says no"):
         apply_results([edit_one(repo / "a.py")], commit=True)
     after = snapshot(repo)
     assert written_files(before, after) == {"a.py": RENAMED}
@@ -69,7 +69,7 @@ def test_a_commit_that_git_refuses_mid_merge_leaves_the_index_as_it_was(repo: Pa
     session = ApplySession(find_repo(repo), RENAME)
     before = snapshot(repo)
     assert session.write(edit_one(repo / "a.py"))
-    with pytest.raises((UsageError, RefusedError)):
+    with pytest.raises(RefusedError):
         session.finish(commit=True)
     after = snapshot(repo)
     assert written_files(before, after) == {"a.py": RENAMED}
