@@ -83,6 +83,15 @@ def test_jsonl_streams_events_in_order(repo: Path, backend: FakeBackend, capsys)
     assert events == ["run.started", "file.started", "file.completed", "file.started", "file.completed", "run.completed"]
 
 
+
+def test_the_started_event_names_the_server_when_only_the_environment_makes_the_model_remote(
+    repo: Path, backend: FakeBackend, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("FASTAPPLY_API_BASE", "http://127.0.0.1:9/v1")
+    assert run("a.py", "-m", RENAME, "--output-format", "jsonl") == 0
+    started = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert started["event"] == "run.started" and started["model"] == "the model served at http://127.0.0.1:9/v1"
+
 def test_globs_expand_recursively_and_skip_ignored_files(repo: Path, backend: FakeBackend) -> None:
     assert run("**/*.py", "-m", RENAME) == 0
     assert "plus" in (repo / "pkg" / "c.py").read_text()

@@ -45,7 +45,8 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_instruction(args.instruction, "the instruction (-m)")
     options = options_from(args)
-    jobs = in_flight_from(args, remote=remote_options(args) is not None)
+    remote = remote_options(args)
+    jobs = in_flight_from(args, remote=remote is not None)
     repo = find_repo(Path.cwd())
     paths = expand_paths(args.files, repo)
     write = not args.check
@@ -54,7 +55,9 @@ def main(args: argparse.Namespace) -> int:
     if args.commit:
         refuse_uncommittable(repo, _in_tree(paths, repo))  # before the model loads
     reporter = make_reporter(args.output_format, sys.stdout, show_diff=args.diff or args.check)
-    reporter.run_started(paths, args.instruction, args.model or "default")
+    # without --model a server's only model is named when it is reached, after this event
+    model = args.model or ("default" if remote is None else f"the model served at {remote.api_base}")
+    reporter.run_started(paths, args.instruction, model)
     events = ProgressEvents(len(paths), reporter)
     try:
         outcome = run_edits(
