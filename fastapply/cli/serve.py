@@ -1,8 +1,9 @@
 """`fastapply serve`: the model over an OpenAI-compatible HTTP API with Predicted Outputs.
 
-A thin shell over ``fastapply.serve``: checks the bind and the key before the model loads (a
-non-loopback host without ``--api-key-env`` exits 2), loads the model once, and serves until
-interrupted. Exit codes: ARCHITECTURE.md, "Exit codes".
+A thin shell over ``fastapply.serve``: checks the bind and the key and binds the port before the
+model loads (a non-loopback host without ``--api-key-env`` exits 2, a port it cannot bind exits 4
+as any system error), loads the model once, and serves until interrupted. Exit codes:
+ARCHITECTURE.md, "Exit codes".
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from fastapply.cli.model_options import remote_options
-    from fastapply.serve.server import BindConfig, check_bind, server_key
+    from fastapply.serve.server import BindConfig, bind_socket, check_bind, server_key
 
     if args.api_base is not None or remote_options(args) is not None:
         raise UsageError("fastapply serve serves a local model; point clients at the remote server instead of --api-base")
@@ -38,13 +39,16 @@ def main(args: argparse.Namespace) -> int:
     bind = BindConfig(args.host, args.port)
     key = server_key(args.api_key_env)  # only the command line names the server's key
     check_bind(bind, key)
+    sock = bind_socket(bind)  # a port in use fails now, not after a model load
 
     from fastapply.serve.app import ServeOptions
     from fastapply.serve.server import serve
 
-    backend = backends.load_model(args.model, device=args.device, dtype=args.dtype)
-    name = args.served_model_name or args.model or "default"
-    print(f"fastapply: serving {name} on http://{bind.host}:{bind.port}/v1 "
-          f"({backend.device}, {backend.dtype}){'' if key else ', no API key'}", file=sys.stderr)
-    serve(backend, ServeOptions(name, key, args.max_queue, args.queue_timeout, args.max_body_bytes), bind)
+    with sock:
+        backend = backends.load_model(args.model, device=args.device, dtype=args.dtype)
+        name = args.served_model_name or args.model or "default"
+        port = sock.getsockname()[1]  # the real one when --port is 0
+        print(f"fastapply: serving {name} on http://{bind.host}:{port}/v1 "
+              f"({backend.device}, {backend.dtype}){'' if key else ', no API key'}", file=sys.stderr)
+        serve(backend, ServeOptions(name, key, args.max_queue, args.queue_timeout, args.max_body_bytes), sock)
     return EXIT_OK

@@ -3,7 +3,8 @@
 Parsing is strict where a silent difference would mislead a client: decoding is greedy, so a
 ``temperature`` other than 0 is refused, and so are parameters the server cannot honour (tools,
 logprobs, penalties, several choices). Fields that change nothing (``user``, ``seed``, ``top_p``)
-are accepted and ignored. Every refusal is an ``ApiError`` (400) naming the parameter. Knows JSON
+are accepted and ignored. Text must be valid Unicode: a JSON escape can carry a lone surrogate,
+which no tokenizer takes. Every refusal is an ``ApiError`` (400) naming the parameter. Knows JSON
 shapes, not models or HTTP.
 """
 
@@ -55,14 +56,22 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
+def _unicode(text: str, param: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise bad_request(f"'{param}' is not valid Unicode: a lone surrogate at character {exc.start}", param) from None
+    return text
+
+
 def _text_parts(value: Any, param: str) -> str:
     """A string, or a list of ``{"type": "text", "text": ...}`` parts joined."""
     if isinstance(value, str):
-        return value
+        return _unicode(value, param)
     if isinstance(value, list) and all(
         isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in value
     ):
-        return "".join(p["text"] for p in value)
+        return _unicode("".join(p["text"] for p in value), param)
     raise bad_request(f"'{param}' must be a string or a list of text parts", param)
 
 
@@ -126,7 +135,7 @@ def _stop(body: dict[str, Any]) -> tuple[str, ...]:
         stop = [stop]
     if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop) or len(stop) > MAX_STOP:
         raise bad_request(f"'stop' must be a non-empty string or a list of up to {MAX_STOP} of them", "stop")
-    return tuple(stop)
+    return tuple(_unicode(s, "stop") for s in stop)
 
 
 def _decoding(body: dict[str, Any], budget_keys: tuple[str, ...]) -> Decoding:
@@ -187,4 +196,4 @@ def parse_completion(body: Any) -> CompletionRequest:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         raise bad_request("'prompt' must be one string (token ids and several prompts are not supported)", "prompt")
-    return CompletionRequest(decoding, prompt, _prediction(body))
+    return CompletionRequest(decoding, _unicode(prompt, "prompt"), _prediction(body))

@@ -1,14 +1,17 @@
-"""Starting the server: who may bind where, where the key comes from, and the uvicorn run.
+"""Starting the server: who may bind where, where the key comes from, the socket, and the uvicorn run.
 
 Binding anything but loopback without an API key is refused (``UsageError``, exit 2) before the
-model loads. ``serve`` loads nothing itself: it takes a ready backend and blocks until uvicorn
-stops. Knows uvicorn and environment variables, not routes.
+model loads; a port that cannot be bound fails before it too (``bind_socket`` raises an ``OSError``
+that names the address). ``serve`` loads nothing itself: it takes a ready backend and the bound
+socket, which uvicorn listens on, and blocks until uvicorn stops. Knows uvicorn, sockets and
+environment variables, not routes.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,10 +62,28 @@ def check_bind(bind: BindConfig, key: str | None) -> None:
         )
 
 
-def serve(backend: Backend, options: ServeOptions, bind: BindConfig) -> None:
-    """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
+def bind_socket(bind: BindConfig) -> socket.socket:
+    """A TCP socket bound to ``bind``, not yet listening (a client meanwhile is refused, not kept waiting).
+
+    Raises:
+        OSError: ``cannot listen on HOST:PORT: <reason>`` (the port in use, an address not here...).
+    """
+    host = bind.host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart reuses the port
+        sock.bind((host, bind.port))
+    except OSError as exc:
+        sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        raise OSError(exc.errno, f"cannot listen on {bind.host}:{bind.port}: {reason}") from None
+    return sock
+
+
+def serve(backend: Backend, options: ServeOptions, sock: socket.socket) -> None:
+    """Serve on ``sock`` (from ``bind_socket``) until interrupted (uvicorn handles SIGINT and SIGTERM)."""
     import uvicorn
 
-    app = create_app(backend, options)
-    uvicorn.run(app, host=bind.host, port=bind.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    config = uvicorn.Config(create_app(backend, options), log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
