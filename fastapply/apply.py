@@ -17,7 +17,7 @@ import time
 from fastapply.diff import merge_hunks
 from fastapply.edit import EditResult
 from fastapply.errors import RefusedError, UsageError
-from fastapply.files import sha256
+from fastapply.files import read_only, sha256
 from fastapply.journal import AppliedFile, ApplyRecord, Journal, new_apply_id
 from fastapply.repo import RepoInfo, find_repo, index_locked, operation_in_progress, uncommitted_changes
 from fastapply.repo import commit as git_commit
@@ -110,6 +110,8 @@ class ApplySession:
                 held = target.read()
                 if held is None or sha256(held.data) != source.sha256:
                     raise RefusedError("changed on disk since it was read", path=result.path)
+                if read_only(held.mode):
+                    raise RefusedError("made read-only since it was read", path=result.path)
                 entry = AppliedFile(source.real_rel, source.sha256, sha256(data), held.mode, held.uid, held.gid)
                 self._record(entry, held.data, data, result.instruction)
                 try:

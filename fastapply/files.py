@@ -247,11 +247,14 @@ def read_source(
     """Read one file for editing, following ARCHITECTURE.md, "The write pipeline", steps 1-3.
 
     Raises:
-        RefusedError: with the reason (outside the tree, ``.git/``, binary, LFS pointer, too large,
-            undecodable).
+        RefusedError: with the reason (outside the tree, ``.git/``, read-only, binary, LFS pointer,
+            too large, undecodable).
     """
     rel, real = resolve_in_repo(path, repo_root, git_dir)
-    size = real.stat().st_size
+    info = real.stat()
+    if read_only(stat.S_IMODE(info.st_mode)) or not os.access(real, os.W_OK):
+        raise FileRefused(rel, "read-only (chmod u+w lets fastapply edit it)")
+    size = info.st_size
     if size > max_bytes:
         raise FileRefused(rel, f"too large ({size} bytes > limit {max_bytes})")
     data = real.read_bytes()
@@ -274,6 +277,12 @@ def read_source(
         mode=stat.S_IMODE(real.stat().st_mode),
         sha256=sha256(data),
     )
+
+
+def read_only(mode: int) -> bool:
+    """No write bit for anyone: the owner asked that the file not change (a replace by rename
+    would still succeed, and root may write anything, so the bits are asked, not the system)."""
+    return not mode & 0o222
 
 
 def current_sha256(path: Path) -> str | None:

@@ -164,3 +164,31 @@ def test_a_really_full_disk_refuses_the_write_and_the_file_is_byte_identical(sma
     filler.unlink()
     apply_results([result])  # the same result writes once there is room: the disk was the only fault
     assert (repo / "a.py").read_bytes() == (CODE * 40).replace("add", "plus").encode()
+
+
+# A file with no write bit: the owner asked that it not change. Refused before the model runs, and
+# at the write when it was made read-only meanwhile; bytes and mode as they were.
+
+
+def test_a_read_only_file_is_refused_before_the_model_runs(
+    repo: Path, use_backend, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    backend = FakeBackend(rewrite=rename_rewrite)
+    use_backend(backend)
+    (repo / "a.py").chmod(0o444)
+    before = snapshot(repo)
+    assert cli_main(["run", "a.py", "-m", RENAME]) == 3
+    assert "a.py: refused: read-only" in capsys.readouterr().out
+    assert snapshot(repo) == before and (repo / "a.py").stat().st_mode & 0o777 == 0o444
+    assert backend.requests == []
+
+
+def test_a_file_made_read_only_during_generation_is_not_written(repo: Path) -> None:
+    result = edit_one(repo / "a.py")
+    (repo / "a.py").chmod(0o444)
+    before = snapshot(repo)
+    with pytest.raises(RefusedError, match="made read-only since it was read"):
+        apply_results([result])
+    assert snapshot(repo) == before and (repo / "a.py").stat().st_mode & 0o777 == 0o444
+    assert undo_last(repo).status == "nothing"
