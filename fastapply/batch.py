@@ -29,7 +29,7 @@ from typing import Any, Callable
 from fastapply.apply import ApplySession
 from fastapply.backend import Backend
 from fastapply.checks import CheckResult, CheckRunner
-from fastapply.edit import EditOptions, EditRequest, EditResult, generation_request, read_for_edit
+from fastapply.edit import EditOptions, EditRequest, EditResult, check_instruction, generation_request, read_for_edit
 from fastapply.engine.types import GenerationRequest, GenerationResult
 from fastapply.errors import RefusedError, UsageError
 from fastapply.files import SourceFile, write_atomic
@@ -250,8 +250,9 @@ def parse_jobs(path: Path) -> list[Job]:
         instruction = data.get("instruction") if isinstance(data, dict) else None
         if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
             raise UsageError(f"{path}:{number}: 'files' must be a non-empty list of paths")
-        if not isinstance(instruction, str) or not instruction.strip():
+        if not isinstance(instruction, str):
             raise UsageError(f"{path}:{number}: 'instruction' must be a non-empty string")
+        check_instruction(instruction, f"{path}:{number}: 'instruction'")
         digest = hashlib.sha256(json.dumps([files, instruction]).encode()).hexdigest()[:16]
         jobs.append(Job(len(jobs), files, instruction, f"{len(jobs)}:{digest}"))
     return jobs
@@ -263,20 +264,41 @@ def state_path(repo: RepoInfo, jobs_file: Path) -> Path:
     return journal_dir(repo.git_dir) / "batch" / f"{digest}.json"
 
 
+def _damage(data: object) -> str:
+    """Why parsed state ``data`` is not what ``BatchState.mark`` writes; empty when it is."""
+    done = data.get("done") if isinstance(data, dict) else None
+    if not isinstance(done, dict):
+        return 'not an object with a "done" table'
+    for key, summary in done.items():
+        counts = [summary.get(name) for name in ("files", "written")] if isinstance(summary, dict) else [None]
+        if not all(type(n) is int and n >= 0 for n in counts):  # ``type``: a bool is an int, never a count
+            return f"job {key!r} has no valid summary"
+    return ""
+
+
 @dataclass
 class BatchState:
     path: Path
     done: dict[str, dict[str, Any]] = field(default_factory=dict)  # job key -> summary
+    damaged: str = ""  # why the file found was set aside (every job runs); empty when it was sound
 
     @classmethod
     def load(cls, path: Path, *, restart: bool = False) -> BatchState:
+        """The state kept at ``path``; empty when there is none, with ``restart``, or when damaged.
+
+        A damaged file (unreadable, not UTF-8 JSON, or not the shape ``mark`` writes) means
+        starting over, never skipping blindly; ``damaged`` says why, for the caller to report.
+        """
         if restart or not path.is_file():
             return cls(path)
         try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return cls(path)  # a damaged state file means starting over, never skipping blindly
-        return cls(path, dict(data.get("done", {})))
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            return cls(path, damaged=f"cannot read it: {exc.strerror or exc}")
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; deep nesting recurses
+            return cls(path, damaged="not JSON")
+        why = _damage(data)
+        return cls(path, damaged=why) if why else cls(path, dict(data["done"]))
 
     def mark(self, job: Job, summary: dict[str, Any]) -> None:
         self.done[job.key] = summary

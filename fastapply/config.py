@@ -5,9 +5,10 @@ directory holding ``.git``). ``.fastapply.toml`` wins over ``pyproject.toml`` in
 in ``.fastapply.toml`` the keys may sit at the top level or under ``[tool.fastapply]``. A
 ``pyproject.toml`` counts when its parsed ``tool.fastapply`` table exists (however TOML spells it:
 ``[ tool.fastapply ]``, dotted keys under ``[tool]``). Every key is checked; an unknown key (with
-the nearest known one suggested), a wrong type, an invalid glob, or a ``tool`` table that looks
-like a misspelt ``fastapply`` is a ``ConfigError`` naming the file and the key. Command-line options
-override what the file says; this module only reports the file.
+the nearest known one suggested), a wrong type, an invalid glob, a device or dtype the engine does
+not know (``device_problem``, ``dtype_problem``: names only, no torch), or a ``tool`` table that
+looks like a misspelt ``fastapply`` is a ``ConfigError`` naming the file and the key. Command-line
+options override what the file says; this module only reports the file.
 
 Example::
 
@@ -38,12 +39,34 @@ from fastapply.globs import GlobError, compile_glob
 
 CONFIG_NAME = ".fastapply.toml"
 API_MODES = ("chat", "completions")
+# What ``fastapply.engine.load`` resolves (``pick_device``, ``pick_dtype``), spelt out here so that
+# checking a name loads no torch; tests/test_bad_model_options.py holds the two lists together.
+DEVICE_TYPES = ("cpu", "cuda", "mps")  # each optionally with an index, as torch writes it: cuda:1
+DTYPE_NAMES = ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+_DEVICE = re.compile(rf"(?:{'|'.join(DEVICE_TYPES)})(?::(?:0|[1-9][0-9]*))?", re.ASCII)  # torch refuses "cuda:01"
 DEFAULT_CHECK_TIMEOUT = 60.0
 DEFAULT_MAX_ATTEMPTS = 3
 
 
 class ConfigError(UsageError):
     """The configuration file is unreadable or invalid."""
+
+
+def device_problem(name: str) -> str | None:
+    """Why ``name`` is not a device the engine can be asked for, or None when it is one.
+
+    Only the spelling is judged; whether the machine has that device is the engine's to say.
+    """
+    if _DEVICE.fullmatch(name):
+        return None
+    return f"must be cpu, cuda, cuda:N or mps, not {name!r}"
+
+
+def dtype_problem(name: str) -> str | None:
+    """Why ``name`` is not a dtype the engine accepts, or None when it is one."""
+    if name in DTYPE_NAMES:
+        return None
+    return f"must be one of {', '.join(DTYPE_NAMES)}, not {name!r}"
 
 
 @dataclass(slots=True)
@@ -232,10 +255,19 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
     if "allow_deletion" in table:
         _check(path, "allow_deletion", table["allow_deletion"], bool)
         config.allow_deletion = table["allow_deletion"]
+    _check_model(config, path)
     _check_api(config, path)
     config.hooks = [_hook(path, n, entry) for n, entry in enumerate(_entries(path, table, "hook"))]
     config.checks = [_check_entry(path, n, entry) for n, entry in enumerate(_entries(path, table, "check"))]
     return config
+
+
+def _check_model(config: Config, path: Path) -> None:
+    for key, problem in (("device", device_problem), ("dtype", dtype_problem)):
+        value = getattr(config, key)
+        why = None if value is None else problem(value)
+        if why is not None:
+            raise ConfigError(f"{path}: '{key}' {why}")
 
 
 def _check_api(config: Config, path: Path) -> None:

@@ -118,7 +118,8 @@ def test_jsonl_emits_one_event_per_job_then_the_summary(tmp_path, repo, use_back
     [
         ("not json", "not JSON"),
         ('{"instruction": "x"}', "'files' must be a non-empty list"),
-        ('{"files": ["a.py"], "instruction": ""}', "'instruction' must be a non-empty string"),
+        ('{"files": ["a.py"], "instruction": ""}', "'instruction' is empty"),
+        ('{"files": ["a.py"], "instruction": "rename \\udcff"}', "'instruction' is not valid UTF-8 text"),
         ('{"files": [1], "instruction": "x"}', "'files' must be a non-empty list"),
     ],
 )

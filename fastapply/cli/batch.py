@@ -3,9 +3,10 @@
 Each line of the jobs file is ``{"files": [...], "instruction": "..."}``; file paths and globs are
 relative to the current directory. Jobs that finished cleanly are recorded under the git dir, so
 running the same jobs file again skips them and runs the rest: the interrupted, the failed, the
-refused, the ones with a missing file. ``--restart`` starts over. A job that fails or is refused
-does not stop the others; the exit code is the worst outcome. Output comes from
-``fastapply.report`` (a table, one JSON object, or JSONL events), as for ``run`` and ``hook``.
+refused, the ones with a missing file. ``--restart`` starts over, and so does a damaged state file
+(said on stderr). A job that fails or is refused does not stop the others; the exit code is the
+worst outcome. Output comes from ``fastapply.report`` (a table, one JSON object, or JSONL events),
+as for ``run`` and ``hook``.
 With a remote model, ``--jobs N`` keeps N requests in flight across the jobs.
 """
 
@@ -46,6 +47,8 @@ def main(args: argparse.Namespace) -> int:
     state = BatchState.load(state_path(repo, jobs_file), restart=args.restart)
     if args.restart:
         state.clear()
+    if state.damaged:
+        _note(f"the saved progress {state.path} is damaged ({state.damaged}); running every job again")
     reporter = make_reporter(args.output_format, sys.stdout)
     progress = ProgressEvents(len(jobs), per_file=False)
 
@@ -71,3 +74,11 @@ def main(args: argparse.Namespace) -> int:
         summarize_batch(reporter.jobs, total=len(jobs), seconds=time.perf_counter() - started, code=code)
     )
     return code
+
+
+def _note(message: str) -> None:
+    """A line on stderr that leaves stdout (a table, JSON or JSONL) to the report."""
+    try:
+        print(f"fastapply: {message}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # stderr is gone; the run itself does not depend on the note

@@ -2,18 +2,22 @@
 
 ``add_model_options`` adds ``--model``, ``--device`` and ``--dtype``, and the remote ones
 (``--api-base``, ``--api-key-env``, ``--api-mode``, ``--tokenizer``, ``--no-prediction``) to a
-command's parser; ``lazy_backend`` turns the parsed options (``--model``/``--device``/``--dtype``
-filled from the configuration by ``dispatch``, the remote ones here: flag, then configuration,
-then ``FASTAPPLY_API_BASE``) into a ``LazyBackend``, so a command that finds nothing to edit never
-loads a model or opens a connection.
+command's parser; a device or dtype the engine does not know is refused while parsing (exit 2, by
+the names in ``fastapply.config``, so no torch is loaded to judge them). ``lazy_backend`` turns
+the parsed options (``--model``/``--device``/``--dtype`` filled from the configuration by
+``dispatch``, which has checked the same names there; the remote ones here: flag, then
+configuration, then ``FASTAPPLY_API_BASE``) into a ``LazyBackend``, so a command that finds nothing
+to edit never loads a model or opens a connection.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from fastapply import backend as backends
 from fastapply.batch import LazyBackend
+from fastapply.config import device_problem, dtype_problem
 from fastapply.remote.options import API_MODES, RemoteOptions, resolve_remote
 
 
@@ -22,8 +26,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", help="local path, hub id, or 'default' (embedded model); with --api-base, the server's model name"
     )
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    parser.add_argument("--dtype", help="float32, bfloat16 or float16 (default: by device)")
+    parser.add_argument(
+        "--device", type=_checked(device_problem), help="cpu, cuda, cuda:N or mps (default: best available)"
+    )
+    parser.add_argument(
+        "--dtype", type=_checked(dtype_problem),
+        help="float32, bfloat16 or float16, or fp32, bf16, fp16 (default: by device)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show the model's loading progress on stderr")
     remote = parser.add_argument_group("remote model (an OpenAI-compatible server)")
     remote.add_argument(
@@ -45,6 +54,18 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     remote.add_argument(
         "--no-prediction", action="store_true", help="chat mode: do not send the file as a Predicted Output"
     )
+
+
+def _checked(problem: Callable[[str], str | None]) -> Callable[[str], str]:
+    """An argparse ``type`` refusing what ``problem`` objects to: exit 2 with the reason, no model loaded."""
+
+    def check(value: str) -> str:
+        why = problem(value)
+        if why is not None:
+            raise argparse.ArgumentTypeError(why)
+        return value
+
+    return check
 
 
 def remote_options(args: argparse.Namespace) -> RemoteOptions | None:
