@@ -77,14 +77,16 @@ def test_the_cli_sets_the_layouts_knobs_and_refuses_a_negative_one(tokenizer, tm
     source = tmp_path / "trained"
     save_model(_trained_on_an_old_circuit(tokenizer), tokenizer, source)
     done = _cli("--model", str(source), "--to", str(tmp_path / "new"), "--fp32", "--repeat-penalty", "0",
-                "--window-nats", "32", "--segment-nats", "3")
+                "--window-nats", "32", "--segment-nats", "3", "--match-decay", "0.7", "--marker-decay", "1")
     assert done.returncode == 0, done.stderr
     loaded = load_model(str(tmp_path / "new"), device="cpu", dtype="float32")
-    layout = PriorLayout(repeat_penalty=0.0, window_nats=32.0, segment_nats=3.0)
+    layout = PriorLayout(repeat_penalty=0.0, window_nats=32.0, segment_nats=3.0, match_decay=0.7, marker_decay=1.0)
     expected = rewire(_trained_on_an_old_circuit(tokenizer), tokenizer, layout).state_dict()
     assert all(torch.equal(w, expected[name]) for name, w in loaded.model.state_dict().items())
-    refused = _cli("--model", str(source), "--to", str(tmp_path / "out"), "--segment-nats", "-1")
-    assert refused.returncode == 2 and "--segment-nats must be 0 or more" in refused.stderr
+    for knob, value, message in (("--segment-nats", "-1", "must be 0 or more"), ("--match-decay", "0", "must lie in (0, 1]"),
+                                  ("--marker-decay", "1.5", "must lie in (0, 1]")):
+        refused = _cli("--model", str(source), "--to", str(tmp_path / "out"), knob, value)
+        assert refused.returncode == 2 and f"{knob} {message}" in refused.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -125,6 +125,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rw.add_argument("--segment-nats", type=float, default=None, metavar="N",
                     help="what a key in the window's own segment (instruction, file, rewrite) gains "
                          "over one outside (0: no segments; default: the circuit's own)")
+    rw.add_argument("--match-decay", type=float, default=None, metavar="D",
+                    help="the weight of each context token a step further back in the copy's match, "
+                         "in (0, 1] (default: the circuit's own)")
+    rw.add_argument("--marker-decay", type=float, default=None, metavar="D",
+                    help="the same for the <code> marker's extra weight, in (0, 1] (default: as --match-decay)")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -207,7 +212,11 @@ def _rewire(args: argparse.Namespace) -> int:
     for name, value in knobs.items():
         if value is not None and not value >= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
-    layout = PriorLayout(**{name: value for name, value in knobs.items() if value is not None})
+    decays = {"match_decay": args.match_decay, "marker_decay": args.marker_decay}
+    for name, value in decays.items():
+        if value is not None and not 0 < value <= 1:
+            raise UsageError(f"--{name.replace('_', '-')} must lie in (0, 1], not {value}")
+    layout = PriorLayout(**{name: value for name, value in {**knobs, **decays}.items() if value is not None})
     try:
         print(rewire_folder(_source_folder(args), args.to, bf16=not args.fp32, layout=layout))
     except ValueError as exc:

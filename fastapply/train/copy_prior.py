@@ -186,17 +186,19 @@ def _wire_copy(layout: PriorLayout, layer: Any, kappa: float, marker_code: Any) 
     content = layout.content_dims()
     q, k, v, o = zeros(layout)
     eye = torch.eye(dc, dtype=torch.float64)
-    match = eye + layout.marker_match * torch.outer(marker_code, marker_code)  # [dc, dc]
+    marker = layout.marker_match * torch.outer(marker_code, marker_code)  # [dc, dc]
+    marker_decay = layout.match_decay if layout.marker_decay is None else layout.marker_decay
     repeat = bool(layout.repeat_penalty) and not layout.rename  # the rename layout's region head takes head 2
     for s in range(layout.context):
         dims = torch.tensor(content[s * dc : (s + 1) * dc])
         src = "A" if s == 0 else f"B{s}"
-        gain = layout.match_nats * layout.match_decay**s * math.sqrt(hd) / (layout.scale_of(src) * kappa)
-        q[dims, layout.spans[src]] = match * gain
+        unit = layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
+        gain = unit * layout.match_decay**s
+        q[dims, layout.spans[src]] = eye * gain + marker * unit * marker_decay**s
         if repeat:  # the repeat head matches the same K tokens, without the marker's weight
             q[2 * hd + dims, layout.spans[src]] = eye * gain
         if s < layout.near_context:
-            q[hd + dims, layout.spans[src]] = match * layout.match_nats * math.sqrt(hd) / (layout.scale_of(src) * kappa)
+            q[hd + dims, layout.spans[src]] = (eye + marker) * unit
         k[dims, layout.spans[f"B{s + 1}"]] = eye / kappa
     # W at j (x[..j-1]) against W at t plus x[t] itself: a soft match of the context beyond K tokens
     dims = torch.tensor(content[layout.context * dc : (layout.context + 1) * dc])

@@ -29,6 +29,7 @@ class PriorLayout:
     position_sharpness: float = 40.0  # attention logit per unit of positional gap
     match_nats: float = 10.0  # copy attention logit per matching context token
     match_decay: float = 0.97  # nearer context tokens weigh a little more
+    marker_decay: float | None = None  # the marker's weight per slot (None: as match_decay)
     near_context: int = 3  # tokens the second, less noisy copy head matches
     marker_match: float = 3.0  # extra weight of a context slot where both sides hold the <code> code
     window_sigma: float = 40.0  # width (tokens) of W, the soft bag of recent input codes
