@@ -1,9 +1,10 @@
 """Safe reading of one file inside a repository's work tree, and atomic writes of fastapply's own files.
 
 Reading resolves the path (it must stay inside the work tree, outside ``.git/`` and outside any
-nested repository or submodule; a symlink is followed only when its target is inside the tree), refuses binary files, Git LFS pointers and files
-above a size limit, decodes strictly and remembers how the file was written (encoding, BOM, line
-endings, final newline, mode) so that new text can be written back in the same style.
+nested repository or submodule, under a UTF-8 name; a symlink is followed only when its target is
+inside the tree), refuses read-only and binary files, Git LFS pointers and files above a size
+limit, decodes strictly and remembers how the file was written (encoding, BOM, line endings, final
+newline, mode) so that new text can be written back in the same style.
 ``write_atomic`` (a temporary file in the same directory, fsync, the given mode, ``os.replace``) is
 for fastapply's own state files; files of the work tree are written by ``fastapply.writer``, which
 checks the path again at the moment of writing.

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from fastapply.apply import ApplySession, refuse_uncommittable
 from fastapply.batch import run_edits
-from fastapply.edit import check_instruction
 from fastapply.cli.common import (
     ProgressEvents, add_edit_options, add_jobs_option, expand_paths, in_flight_from, options_from,
 )
 from fastapply.cli.model_options import lazy_backend, remote_options
+from fastapply.edit import check_instruction
 from fastapply.errors import EXIT_OK, FastapplyError, UsageError
 from fastapply.report import FORMATS, exit_code, make_reporter, summarize
 from fastapply.repo import RepoInfo, find_repo
