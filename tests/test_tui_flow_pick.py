@@ -4,6 +4,7 @@ writing the instruction.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,19 @@ async def test_space_selects_text_files_and_refuses_binary(repo: Path) -> None:
         await pilot.press("delete")  # removing from the selected list unselects too
         assert app.session.selected == []
 
+
+
+async def test_a_file_whose_name_is_not_utf8_is_shown_escaped_and_cannot_be_selected(repo: Path) -> None:
+    name = os.fsdecode(b"bad\xff.py")  # the core refuses to edit it, so the picker does not offer it
+    (repo / name).write_text("x = 1\n")
+    app = build(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready_picker(pilot)
+        label = str(screen.query_one(FileTree)._file_nodes[name].label)
+        assert "bad\\xff.py" in label and "name not UTF-8" in label and "\udcff" not in label
+        await select(pilot, name)
+        assert app.session.selected == []
+        assert any("name not UTF-8" in n.message and "\udcff" not in n.message for n in app._notifications)
 
 async def test_tree_shows_git_status_badges(repo: Path) -> None:
     (repo / "huge.txt").write_bytes(b"x" * 1_000_001)  # over the core's default size limit

@@ -19,10 +19,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from fastapply.report import shown
 from fastapply.tui._match import glob_filter
 from fastapply.tui.messages import FilesFailed, FilesListed
 from fastapply.tui.screens.finder import FinderScreen, GlobScreen
-from fastapply.tui.widgets.file_tree import FileTree, selectable
+from fastapply.tui.widgets.file_tree import FileTree, selectable, unselectable
 from fastapply.tui.widgets.selected_list import SelectedList, SelectedRow, SelectedTable
 from fastapply.tui.tokens import TokenCount, context_of, count_tokens, estimate_tokens, over_context
 from fastapply.tui.widgets.status_bar import StatusBar
@@ -110,9 +111,9 @@ class PickScreen(Screen[None]):
         entry = self.files.get(path)
         if entry is None:
             return
-        if not selectable(entry):
-            why = "binary" if entry.binary else "too large"
-            self.notify(f"{path} is {why} and cannot be rewritten", severity="warning")
+        why = unselectable(entry)
+        if why is not None:
+            self.notify(f"{shown(path)}: {why}, so it cannot be rewritten", severity="warning")
             return
         self.session.toggle(path)
         self.query_one(FileTree).set_selected(self.session.selected)

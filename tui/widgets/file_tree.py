@@ -1,7 +1,7 @@
 """A tree of the repository's files as git lists them, with status badges and selection marks.
 
-Built from ``fastapply.repo.RepoFile`` records. Binary and oversized files are shown but cannot be
-selected. Pressing space or enter on a file posts ``FileTree.Toggled``; the screen decides what
+Built from ``fastapply.repo.RepoFile`` records. Binary and oversized files, and files whose name
+is not UTF-8 (shown with ``\\xff`` escapes), are shown but cannot be selected. Pressing space or enter on a file posts ``FileTree.Toggled``; the screen decides what
 selection means and calls ``set_selected`` back. The tree does not read files or know the model.
 """
 
@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from fastapply.report import shown
+
 BADGES: dict[str, tuple[str, str]] = {
     "modified": ("M", "bold yellow"),
     "staged": ("S", "bold green"),
@@ -23,17 +25,29 @@ BADGES: dict[str, tuple[str, str]] = {
 }
 
 
+def unselectable(entry: Any) -> str | None:
+    """Why a file cannot be rewritten (as the core would refuse it), or None."""
+    if entry.binary:
+        return "binary"
+    if entry.too_large:
+        return "too large"
+    if shown(entry.path) != entry.path:
+        return "name not UTF-8"
+    return None
+
+
 def selectable(entry: Any) -> bool:
-    return not (entry.binary or entry.too_large)
+    return unselectable(entry) is None
 
 
 def file_label(entry: Any, selected: bool) -> Text:
-    name = entry.path.rsplit("/", 1)[-1]
+    name = shown(entry.path.rsplit("/", 1)[-1])
     label = Text(no_wrap=True)
-    if not selectable(entry):
+    why = unselectable(entry)
+    if why is not None:
         label.append("  ✗ ", style="dim")
         label.append(name, style="dim strike")
-        label.append("  binary" if entry.binary else "  too large", style="dim italic")
+        label.append(f"  {why}", style="dim italic")
         return label
     label.append("  ✓ " if selected else "  · ", style="bold green" if selected else "dim")
     label.append(name, style="bold" if selected else "")
@@ -75,7 +89,7 @@ class FileTree(Tree[Any]):
             for depth in range(1, len(parts)):
                 key = "/".join(parts[:depth])
                 if key not in dirs:
-                    dirs[key] = parent.add(Text(parts[depth - 1] + "/", style="bold"), expand=True)
+                    dirs[key] = parent.add(Text(shown(parts[depth - 1]) + "/", style="bold"), expand=True)
                 parent = dirs[key]
             self._file_nodes[entry.path] = parent.add_leaf(file_label(entry, entry.path in self._selected), data=entry)
         self.root.expand()
