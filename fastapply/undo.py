@@ -3,7 +3,8 @@
 Undo is all or nothing per apply, under the journal's lock: every path of the record is walked
 again inside the work tree (``fastapply.writer``; a forged ``../x``, an absolute path or a path
 through a link is refused), every file must still hold exactly what fastapply wrote (or already
-hold its bytes from before, as after an interrupted write), and every saved copy must be intact;
+hold its bytes from before, as after an interrupted write) and still be writable (a file made
+read-only since is the user's to free), and every saved copy must be intact;
 otherwise it refuses, says which file and why, and writes nothing. Mode, owner and group are put
 back with the bytes. An undone apply is marked as such, so the next ``undo_last`` goes one apply
 further back; ``undo_apply`` takes back a chosen one, past a newer one that is blocked. A commit
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapply.errors import RefusedError
-from fastapply.files import sha256
+from fastapply.files import read_only, sha256
 from fastapply.journal import AppliedFile, ApplyRecord, Journal
 from fastapply.repo import RepoInfo, find_repo
 from fastapply.writer import Held, TreeFile
@@ -143,6 +144,9 @@ def _plan(
             continue  # already holds its bytes from before (the write never happened)
         if now != applied.after_sha256:
             refused.append((applied.path, "changed since fastapply wrote it"))
+            continue
+        if read_only(held.mode):
+            refused.append((applied.path, "made read-only since fastapply wrote it (chmod u+w, then undo)"))
             continue
         data = journal.load_blob(applied.before_sha256)
         if data is None:

@@ -192,3 +192,12 @@ def test_a_file_made_read_only_during_generation_is_not_written(repo: Path) -> N
         apply_results([result])
     assert snapshot(repo) == before and (repo / "a.py").stat().st_mode & 0o777 == 0o444
     assert undo_last(repo).status == "nothing"
+
+
+def test_undo_leaves_a_file_made_read_only_after_the_apply(repo: Path) -> None:
+    apply_results([edit_one(repo / "a.py")])
+    (repo / "a.py").chmod(0o444)
+    before = snapshot(repo)
+    report = undo_last(repo)
+    assert report.status == "refused" and "made read-only" in " ".join(why for _, why in report.refused)
+    assert snapshot(repo) == before and (repo / "a.py").stat().st_mode & 0o777 == 0o444
