@@ -143,6 +143,9 @@ class Canned(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream")
         self.send_header("connection", "close")
         self.end_headers()
+        if reply.startswith(RAW):  # a stream that is not OpenAI's shape, sent as it stands
+            self.wfile.write(reply.removeprefix(RAW).encode())
+            return
         for piece in re.findall(r".{1,7}", reply, re.DOTALL):
             chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "canned",
                      "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
@@ -154,6 +157,9 @@ class Canned(BaseHTTPRequestHandler):
         done = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "canned",
                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+
+
+RAW = "raw:"
 
 
 @contextmanager
@@ -210,6 +216,25 @@ def test_a_server_that_dies_mid_stream_fails_the_file_with_exit_4(repo: Path, ca
         assert run("--api-base", base_of(server)) == 4
     assert (repo / "calc.py").read_text() == CODE
     assert "ended the stream before the reply was complete" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("stream", "reason"), [
+    ("data: {not json\n\n", "malformed stream"),
+    ('data: {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "canned",'
+     ' "choices": [{"index": 0, "delta": null, "finish_reason": null}]}\n\n', "malformed stream"),
+    ('data: {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "canned", "choices": [{"index": 0,'
+     ' "delta": {"content": "<updated-code>\\nx = \\"\\ud800\\"\\n</updated-code>"}, "finish_reason": "stop"}]}\n\n'
+     "data: [DONE]\n\n", "not valid Unicode"),
+])
+def test_a_malformed_stream_fails_its_file_and_the_run_goes_on(repo: Path, capsys: Any, stream: str, reason: str) -> None:
+    (repo / "two.py").write_text(CODE)
+    with canned([RAW + stream, f"{OPEN_OUTPUT}\n{RENAMED}{CLOSE_OUTPUT}"]) as server:
+        code = main(["run", "calc.py", "two.py", "-m", "Rename add to plus.", "--api-base", base_of(server),
+                     "--output-format", "json", "--no-prediction"])
+    assert code == 4
+    files = {f["path"]: f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert files["calc.py"]["status"] == "failed" and reason in files["calc.py"]["reason"]
+    assert (repo / "calc.py").read_text() == CODE and (repo / "two.py").read_text() == RENAMED
 
 
 def test_extraction_rules() -> None:

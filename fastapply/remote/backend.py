@@ -10,7 +10,8 @@ Two ways to ask (``RemoteOptions.mode``):
 
 Replies stream through ``request.on_text``; the file is taken out strictly (``extract``); a reply
 that holds no file, or was cut off, is an ``error`` or ``length`` result and is never written.
-Connection, key and model failures, and a server that goes away mid-stream, raise ``EngineError``.
+Connection, key and model failures, a server that goes away mid-stream and a stream that is not
+OpenAI's shape (bad JSON, missing fields) raise ``EngineError``; a reply with a lone surrogate is a failed result.
 Knows the SDK and the prompt contract, not files or git.
 """
 
@@ -175,12 +176,19 @@ class RemoteBackend:
                     finish = choice.finish_reason or finish
         except openai.APIError as exc:
             raise EngineError(f"the server went away mid-stream: {describe(exc, self.options.api_base)}") from None
+        except (AttributeError, TypeError, ValueError) as exc:  # a chunk that is not JSON or not of OpenAI's shape
+            raise EngineError(f"the server sent a malformed stream ({type(exc).__name__}: {exc})") from None
         finally:
             stream.close()
         stats.seconds = time.perf_counter() - started
         return self._result(files, finish, added, stats)
 
     def _result(self, files: FileStream, finish: str | None, added: bool, stats: GenerationStats) -> GenerationResult:
+        try:
+            files.raw.encode("utf-8")
+        except UnicodeEncodeError:  # a JSON escape can carry a lone surrogate, which no file can hold
+            stats.finish_reason = "error"
+            return GenerationResult(text="", stats=stats, error="not written: the reply is not valid Unicode")
         if not stats.tokens:
             stats.tokens = self.count_tokens(files.raw)
         if finish in ("cancelled", "length"):

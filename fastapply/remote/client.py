@@ -101,6 +101,9 @@ def connect_client(model: str | None, options: RemoteOptions) -> tuple[Any, Serv
         listed = []  # a server without /v1/models; the first request will say more
     except openai.APIError as exc:
         raise EngineFailure(describe(exc, options.api_base)) from None
+    except (AttributeError, TypeError, ValueError) as exc:  # HTML or a list of the wrong shape, answered 200
+        raise EngineFailure(f"the server at {options.api_base} answered /models with something that is not "
+                            f"an OpenAI model list ({type(exc).__name__}: {exc})") from None
     names = [str(m.get("id")) for m in listed]
     if model is None:
         if len(names) != 1:
