@@ -11,7 +11,8 @@ Two ways to ask (``RemoteOptions.mode``):
 Replies stream through ``request.on_text``; the file is taken out strictly (``extract``); a reply
 that holds no file, or was cut off, is an ``error`` or ``length`` result and is never written.
 Connection, key and model failures, a server that goes away mid-stream and a stream that is not
-OpenAI's shape (bad JSON, missing fields) raise ``EngineError``; a reply with a lone surrogate is a failed result.
+OpenAI's shape (bad JSON, missing fields) raise ``EngineError``; a reply with a lone surrogate
+is a failed result.
 Knows the SDK and the prompt contract, not files or git.
 """
 

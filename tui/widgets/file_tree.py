@@ -1,8 +1,8 @@
 """A tree of the repository's files as git lists them, with status badges and selection marks.
 
 Built from ``fastapply.repo.RepoFile`` records. Binary and oversized files, and files whose name
-is not UTF-8 (shown with ``\\xff`` escapes), are shown but cannot be selected. Pressing space or enter on a file posts ``FileTree.Toggled``; the screen decides what
-selection means and calls ``set_selected`` back. The tree does not read files or know the model.
+is not UTF-8 (shown with ``\\xff`` escapes), are shown but cannot be selected. Pressing space
+or enter on a file posts ``FileTree.Toggled``; the screen decides what selection means and calls ``set_selected`` back. The tree does not read files or know the model.
 """
 
 from __future__ import annotations
