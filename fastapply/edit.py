@@ -26,6 +26,7 @@ from fastapply.errors import FastapplyError, UsageError
 from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, current_sha256, read_source, sha256
 from fastapply.guards import check_output
 from fastapply.repo import RepoInfo, find_repo
+from fastapply.unicode import lone_surrogate
 
 Status = Literal["changed", "unchanged", "refused", "failed", "check-failed"]
 
@@ -94,10 +95,8 @@ def check_instruction(text: str, where: str = "the instruction") -> None:
     or a JSON string can carry a lone surrogate, which no tokenizer or server accepts)."""
     if not text.strip():
         raise UsageError(f"{where} is empty")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(f"{where} is not valid UTF-8 text") from None
+    if lone_surrogate(text) is not None:
+        raise UsageError(f"{where} is not valid UTF-8 text")
 
 
 def read_for_edit(request: EditRequest, repo: RepoInfo | None = None) -> SourceFile | EditResult:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapply.errors import RefusedError
+from fastapply.unicode import lone_surrogate
 
 DEFAULT_MAX_BYTES = 1_000_000
 SNIFF_BYTES = 8192
@@ -165,10 +166,8 @@ def resolve_in_repo(path: str | os.PathLike[str], repo_root: Path, git_dir: Path
             raise FileRefused(path, f"outside the repository ({root})") from None
     if rel.parts and rel.parts[0] == ".git" or not rel.parts:
         raise FileRefused(path, "inside .git/ (never edited)")
-    try:
-        rel.as_posix().encode("utf-8")
-    except UnicodeEncodeError:  # bytes the file system decoded with surrogateescape
-        raise FileRefused(path, "its name is not valid UTF-8 (rename the file to edit it)") from None
+    if lone_surrogate(rel.as_posix()) is not None:  # bytes the file system decoded with surrogateescape
+        raise FileRefused(path, "its name is not valid UTF-8 (rename the file to edit it)")
     real = Path(os.path.realpath(lexical))
     try:
         real_rel = real.relative_to(root)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from fastapply.checks import CheckResult
 from fastapply.edit import EditResult
 from fastapply.errors import EXIT_CHANGED, EXIT_CHECKS, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from fastapply.unicode import shown
 
 FORMATS = ("text", "json", "jsonl")
 STATUSES = ("changed", "unchanged", "refused", "failed", "check-failed")
@@ -26,12 +27,6 @@ STATUSES = ("changed", "unchanged", "refused", "failed", "check-failed")
 def count_statuses(results: list[EditResult]) -> dict[str, int]:
     """How many results have each status, every status present (zeros included)."""
     return {s: sum(1 for r in results if r.status == s) for s in STATUSES}
-
-
-def shown(path: str) -> str:
-    """A path for a terminal: bytes of a name that is not UTF-8 as ``\\xff`` escapes (a text
-    stream with strict errors cannot write the surrogates they were decoded to)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def file_record(result: EditResult, *, written: bool = False) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from fastapply.remote.client import ServerModel, connect_client, describe, messa
 from fastapply.remote.extract import FileStream, NotAFile, continued_file, reply_file
 from fastapply.remote.options import RemoteOptions
 from fastapply.remote.tokens import load_remote_tokenizer
+from fastapply.unicode import lone_surrogate
 
 CHARS_PER_TOKEN = 3  # a rough count when no tokenizer is at hand
 UNKNOWN_CONTEXT = 131072
@@ -185,9 +186,7 @@ class RemoteBackend:
         return self._result(files, finish, added, stats)
 
     def _result(self, files: FileStream, finish: str | None, added: bool, stats: GenerationStats) -> GenerationResult:
-        try:
-            files.raw.encode("utf-8")
-        except UnicodeEncodeError:  # a JSON escape can carry a lone surrogate, which no file can hold
+        if lone_surrogate(files.raw) is not None:  # a JSON escape can carry one, which no file can hold
             stats.finish_reason = "error"
             return GenerationResult(text="", stats=stats, error="not written: the reply is not valid Unicode")
         if not stats.tokens:

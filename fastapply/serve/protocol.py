@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapply.serve.errors import ApiError, bad_request, unsupported
+from fastapply.unicode import lone_surrogate
 
 ROLES = ("system", "developer", "user", "assistant")
 MAX_STOP = 8
@@ -57,10 +58,9 @@ def _object(body: Any) -> dict[str, Any]:
 
 
 def _unicode(text: str, param: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise bad_request(f"'{param}' is not valid Unicode: a lone surrogate at character {exc.start}", param) from None
+    at = lone_surrogate(text)
+    if at is not None:
+        raise bad_request(f"'{param}' is not valid Unicode: a lone surrogate at character {at}", param)
     return text
 
 

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from fastapply.report import shown
+from fastapply.unicode import shown
 from fastapply.tui._match import glob_filter
 from fastapply.tui.messages import FilesFailed, FilesListed
 from fastapply.tui.screens.finder import FinderScreen, GlobScreen

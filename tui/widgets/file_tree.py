@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from fastapply.report import shown
+from fastapply.unicode import lone_surrogate, shown
 
 BADGES: dict[str, tuple[str, str]] = {
     "modified": ("M", "bold yellow"),
@@ -31,7 +31,7 @@ def unselectable(entry: Any) -> str | None:
         return "binary"
     if entry.too_large:
         return "too large"
-    if shown(entry.path) != entry.path:
+    if lone_surrogate(entry.path) is not None:
         return "name not UTF-8"
     return None
 
