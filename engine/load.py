@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import torch
 
 from fastapply.engine.assets import COMPUTE_DTYPE_KEY, DEFAULT_MODEL_DIR, TOKENIZER_DIR
+from fastapply.engine.hub import config_problem, hub_unreachable
 from fastapply.engine.types import EngineError, ModelNotFoundError
 
 _DTYPES = {
@@ -68,10 +67,11 @@ def declared_dtype(path: Path) -> str | None:
     """The compute dtype a local model's config.json insists on (the hand-wired default model
     needs float32 activations), or None."""
     try:
-        value = json.loads((path / "config.json").read_text(encoding="utf-8")).get(COMPUTE_DTYPE_KEY)
-    except (OSError, ValueError):
+        data = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
-    return value if value in _DTYPES else None
+    value = data.get(COMPUTE_DTYPE_KEY) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value in _DTYPES else None
 
 
 def pick_dtype(device: torch.device, requested: str | None = None) -> torch.dtype:
@@ -103,25 +103,14 @@ def _check_local(path: Path) -> None:
         raise ModelNotFoundError(
             f"no *.safetensors weights in {str(path)!r} (only safetensors are loaded)"
         )
+    _check_config(path / "config.json")
 
 
-HUB_PROBE_SECONDS = 3.0  # one connection attempt; the hub client's own retries take ~50 s
-
-
-def hub_unreachable() -> str | None:
-    """Why the Hugging Face hub cannot be reached from here (None when it can, or might)."""
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return "HF_HUB_OFFLINE is set"
-    url = urlsplit(constants.ENDPOINT)
-    host = url.hostname or "huggingface.co"
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((host, port), timeout=HUB_PROBE_SECONDS).close()
-    except OSError as exc:
-        return f"{host}:{port} cannot be reached ({exc.__class__.__name__}: {exc})"
-    return None
+def _check_config(config: Path) -> None:
+    """transformers reports a config.json it cannot use as a missing model; this names the real trouble."""
+    problem = config_problem(config)
+    if problem is not None:
+        raise EngineError(f"{str(config.parent)!r}: {problem}")
 
 
 def _from_pretrained(target: str, torch_dtype: torch.dtype, trust_remote_code: bool, local_only: bool) -> tuple[Any, Any]:
@@ -174,7 +163,8 @@ def load_model(
 
     Raises:
         ModelNotFoundError: nothing loadable at the local path, and not in the hub cache.
-        EngineError: a bad device or dtype, or a load that failed for another reason.
+        EngineError: a bad device or dtype, a local config.json that is not JSON or names no
+            ``model_type``, or a load that failed for another reason.
     """
     from safetensors import SafetensorError
 

@@ -10,7 +10,10 @@ wrong remotely, the file keeps its bytes and the exit code says so.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -274,3 +277,32 @@ def test_a_file_over_the_servers_context_is_refused_with_the_numbers(repo: Path,
         assert run("--api-base", base) == 3
     assert (repo / "calc.py").read_text() == CODE
     assert "the model reads 20" in capsys.readouterr().out
+
+
+_OFFLINE_TOKENIZER = """
+import socket, time
+def no_network(*args, **kwargs):
+    raise socket.gaierror(-2, "Name or service not known")
+socket.getaddrinfo = no_network  # this Python sees a machine without network, as an offline one
+from fastapply.errors import UsageError
+from fastapply.remote.tokens import load_remote_tokenizer
+started = time.monotonic()
+try:
+    load_remote_tokenizer("no-such-org/no-such-served-model")
+except UsageError as exc:
+    print(f"{time.monotonic() - started:.1f}", exc)
+"""
+
+
+def test_completions_mode_without_a_tokenizer_fails_fast_offline(tmp_path: Path) -> None:
+    # completions mode defaults the tokenizer to the served model's name; the hub client alone
+    # would retry the unreachable hub for about 50 s before saying so
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT")}
+    env["HF_HUB_CACHE"] = str(tmp_path / "empty-cache")
+    done = subprocess.run([sys.executable, "-c", _OFFLINE_TOKENIZER], env=env, capture_output=True,
+                          text=True, timeout=40)
+    assert done.returncode == 0, done.stderr
+    seconds, message = done.stdout.strip().split(" ", 1)
+    assert float(seconds) < 10
+    assert "no-such-org/no-such-served-model" in message and "pass --tokenizer" in message
+    assert "cannot be reached" in message and "Retrying" not in done.stderr

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REQUIRED = ("path", "instruction", "before", "after")
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 @dataclass(slots=True)
@@ -24,19 +25,34 @@ class BenchCase:
         return json.dumps(asdict(self))
 
 
+def _record(line: str, where: str) -> BenchCase:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{where}: not JSON: nested too deeply") from None
+    if not isinstance(record, dict):
+        kind = "null" if record is None else _JSON_KINDS.get(type(record), type(record).__name__)
+        raise ValueError(f"{where}: a case is a JSON object with {list(REQUIRED)}, not {kind}")
+    missing = [key for key in REQUIRED if not isinstance(record.get(key), str)]
+    if missing:
+        raise ValueError(f"{where}: missing or non-string field(s) {missing}")
+    return BenchCase(*(record[key] for key in REQUIRED))
+
+
 def load_cases(path: str | Path) -> list[BenchCase]:
-    """Read a CASES.jsonl file; a malformed line is a ``ValueError`` naming the line."""
+    """Read a CASES.jsonl file; a malformed line is a ``ValueError`` naming the file and line.
+
+    An unreadable file is an ``OSError`` (or a ``ValueError`` naming it when it is not UTF-8).
+    """
     cases: list[BenchCase] = []
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON: {exc.msg}") from exc
-            missing = [key for key in REQUIRED if not isinstance(record.get(key), str)]
-            if missing:
-                raise ValueError(f"{path}:{number}: missing or non-string field(s) {missing}")
-            cases.append(BenchCase(*(record[key] for key in REQUIRED)))
+        try:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    cases.append(_record(line, f"{path}:{number}"))
+        except UnicodeDecodeError:
+            # decoding runs ahead of the lines read, so the line number would be a guess
+            raise ValueError(f"{path}: not UTF-8 text") from None
     return cases

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
+from pathlib import Path
 
 from fastapply.cli.model_options import remote_options
+from fastapply.cli.numbers import integer
 from fastapply.engine.types import METHODS
 from fastapply.errors import EXIT_OK, UsageError
 
@@ -19,16 +22,38 @@ from fastapply.errors import EXIT_OK, UsageError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--cases", metavar="CASES.jsonl", help='edits: {"path","instruction","before","after"} per line')
-    source.add_argument("--from-git", metavar="RANGE", help="mine one-file commits of a git range (e.g. HEAD~200..HEAD)")
+    source.add_argument("--from-git", metavar="RANGE", type=_revision_range,
+                        help="mine one-file commits of a git range (e.g. HEAD~200..HEAD)")
     parser.add_argument("--repo", default=".", help="repository for --from-git (default: .)")
-    parser.add_argument("--min-lines", type=int, default=100, help="--from-git: smallest file (lines)")
-    parser.add_argument("--max-lines", type=int, default=400, help="--from-git: largest file (lines)")
+    parser.add_argument("--min-lines", type=integer(0), default=100, help="--from-git: smallest file (lines)")
+    parser.add_argument("--max-lines", type=integer(1), default=400, help="--from-git: largest file (lines)")
     parser.add_argument("--save-cases", metavar="FILE", help="write the cases used as JSONL")
     parser.add_argument("--shape", help="random-weight model: tiny, qwen2.5-coder-1.5b, qwen2.5-coder-7b")
     parser.add_argument("--replay", action="store_true", help="pin logits so greedy reproduces each case's after text")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
-    parser.add_argument("--limit", type=int, help="use at most N cases")
+    parser.add_argument("--limit", type=integer(1), help="use at most N cases")
     parser.add_argument("--output-format", choices=("text", "json"), default="text")
+
+
+def _revision_range(text: str) -> str:
+    """A git range as given; one starting with ``-`` would reach ``git log`` as an option."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty range")
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"a range cannot start with '-': {text!r}")
+    return text
+
+
+def _check_save_path(path: str) -> None:
+    """Refuse an output path that cannot be written, before any case is mined or model loaded."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"--save-cases {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"--save-cases {path}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--save-cases {path}: the folder {str(folder)!r} is not writable")
 
 
 def _methods(text: str) -> tuple:
@@ -51,9 +76,12 @@ def _load_cases(args: argparse.Namespace) -> list:
             cases = [BenchCase(e.path, e.instruction, e.before, e.after) for e in mined]
         else:
             raise UsageError("give --cases CASES.jsonl or --from-git RANGE")
-    except (OSError, ValueError) as exc:
-        raise UsageError(str(exc)) from exc
-    cases = cases[: args.limit] if args.limit else cases
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        raise UsageError(f"{exc.filename}: {what}" if exc.filename else what) from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    cases = cases if args.limit is None else cases[: args.limit]
     if not cases:
         raise UsageError("no bench cases (for --from-git: no one-file commits within the size limits)")
     return cases
@@ -132,6 +160,12 @@ def _case_table(report):
 
 def main(args: argparse.Namespace) -> int:
     methods = _methods(args.methods)
+    if isinstance(args.from_git, list):  # argparse makes "--from-git=--" [] and never calls the type
+        raise UsageError("--from-git: a range cannot start with '-': '--'")
+    if args.min_lines > args.max_lines:
+        raise UsageError(f"--min-lines {args.min_lines} is above --max-lines {args.max_lines}")
+    if args.save_cases:
+        _check_save_path(args.save_cases)
     cases = _load_cases(args)
     if args.save_cases:
         with open(args.save_cases, "w", encoding="utf-8") as handle:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fastapply.errors import EXIT_OK
+from fastapply.cli.numbers import integer
+from fastapply.errors import EXIT_OK, UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", default=".", help="a directory inside the repository (default: .)")
     parser.add_argument(
-        "--max-new-tokens", type=int, default=None, help="cap on generated tokens per file"
+        "--max-new-tokens", type=integer(1), default=None, help="cap on generated tokens per file"
     )
     parser.add_argument(
         "--no-history", action="store_true", help="do not remember instructions between runs"
@@ -28,6 +29,8 @@ def main(args: argparse.Namespace) -> int:
     from fastapply.config import load_project_config
     from fastapply.repo import find_repo
 
+    if not Path(args.path).exists():  # find_repo would name the nearest folder that does exist
+        raise UsageError(f"no such file or folder: {args.path}")
     repo = find_repo(Path(args.path))  # UsageError (exit 2) outside a repository
     config = getattr(args, "config", None) or load_project_config(repo.root)
     from fastapply.tui.app import create_app
