@@ -43,6 +43,7 @@ done
 per=$(python3 -c "print(round($minutes / ${#phases[@]}, 2))")
 init=()
 for p in "${phases[@]}"; do
+  rm -rf "$work/m-$p"  # a new run each time: train model refuses to start one over an old run
   fastapply train model --size copy --data "$work/w-$p" --run "$work/m-$p" --max-minutes "$per" \
     --tokens-per-batch "${TOKENS_PER_BATCH:-65536}" --lr "${LR:-0.003}" --total-steps "${STEPS:-4000}" \
     --warmup-steps 100 --probe-every "${PROBE_EVERY:-100}" --threads 8 "${init[@]}" \

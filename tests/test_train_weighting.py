@@ -88,8 +88,10 @@ def test_edit_weight_counts_each_edited_token_that_many_times(tok) -> None:
 def test_cli_refuses_an_edit_weight_that_is_not_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from fastapply.cli import main
 
-    assert main(["train", "model", "--data", str(tmp_path), "--run", str(tmp_path / "r"), "--edit-weight", "0"]) == 2
-    assert "--edit-weight must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # refused while parsing, before any data loads
+        main(["train", "model", "--data", str(tmp_path), "--run", str(tmp_path / "r"), "--edit-weight", "0"])
+    assert exited.value.code == 2
+    assert "argument --edit-weight: must be above 0" in capsys.readouterr().err
 
 
 def test_a_toy_model_trains_with_edit_weighting_and_refuses_a_weight_of_zero(tok, tmp_path: Path) -> None:

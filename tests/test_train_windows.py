@@ -142,8 +142,8 @@ def test_resumed_run_equals_an_uninterrupted_one(tok, tmp_path: Path) -> None:
     base = dict(size="toy", lr=3e-3, warmup_steps=2, total_steps=4, tokens_per_batch=1200, threads=1,
                 probe_every=2, patience_share=1.0)
     whole = train(examples, tok, tmp_path / "whole", TrainConfig(**base), probe_examples=examples[:2])
-    for _ in range(4):  # max_minutes 0: each invocation takes one step, checkpoints and returns
-        parts = train(examples, tok, tmp_path / "parts", TrainConfig(**base, max_minutes=0.0), resume=True,
+    for n in range(4):  # max_minutes 0: each invocation takes one step, checkpoints and returns
+        parts = train(examples, tok, tmp_path / "parts", TrainConfig(**base, max_minutes=0.0), resume=n > 0,
                       probe_examples=examples[:2])
     assert parts.step == whole.step == 4
     assert [p["step"] for p in parts.probes] == [p["step"] for p in whole.probes] == [0, 2, 4]

@@ -97,6 +97,9 @@ def build(
         cap = max(1, (len(examples) - len(extra)) // 4)
         real = rng.sample(list(extra), min(cap, len(extra)))
         examples = real + examples[len(extra):]
+    if not examples:
+        raise ValueError(f"no training examples drawn from {len(train_files)} files "
+                         f"(at most {config.max_tokens} tokens each: too few?)")
     rng.shuffle(examples)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(
@@ -128,15 +131,3 @@ def write_heldout(tokenizer: Any, out_dir: Path, config: DataConfig, held: list[
         for edit in heldout:
             fh.write(json.dumps(asdict(edit)) + "\n")
     return heldout
-
-
-def load_examples(path: Path) -> list[Example]:
-    import torch
-
-    data = torch.load(path)
-    return [Example(ids=i, prompt_len=p, kind=k) for i, p, k in zip(data["ids"], data["prompt_len"], data["kind"])]
-
-
-def load_heldout(path: Path) -> list[Edit]:
-    with open(path, encoding="utf-8") as fh:
-        return [Edit(**json.loads(line)) for line in fh if line.strip()]

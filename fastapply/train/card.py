@@ -1,12 +1,50 @@
 """Render MODEL_CARD.md from what was measured: the data summary, the training checkpoint's
 state and config, and the evaluation report. Every number in the card comes from those files.
 
-Knows the shapes of those JSON records; nothing about models or data.
+Knows the shapes of those JSON records (``check_summary`` and ``check_evaluation`` refuse others
+before anything is written); nothing about models or data.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def _numbers(record: Any, keys: tuple[str, ...], where: str) -> None:
+    if not isinstance(record, dict):
+        raise ValueError(f"{where} is not a JSON object")
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: {key} is {'missing' if value is None else repr(value)}, not a number")
+
+
+def check_summary(data: Any) -> None:
+    """Raise ValueError unless ``data`` holds what the card reads of a data summary (``summary.json``
+    of ``train data`` or ``train windows``)."""
+    _numbers(data, ("examples", "tokens", "target_tokens", "train_files", "heldout_files"), "the data summary")
+    kinds = data.get("kinds", {})
+    _numbers(kinds, tuple(kinds) if isinstance(kinds, dict) else (), "the data summary's kinds")
+
+
+def check_evaluation(report: Any) -> None:
+    """Raise ValueError unless ``report`` holds what the card reads of a ``train eval --out`` report."""
+    _numbers(report, ("edits", "exact_match", "line_accuracy"), "the evaluation")
+    for key in ("method", "device", "dtype"):
+        if not isinstance(report.get(key), str):
+            raise ValueError(f"the evaluation: {key} is missing or not text")
+    kinds, cases = report.get("kinds"), report.get("cases", [])
+    if not isinstance(kinds, dict) or not isinstance(cases, list):
+        raise ValueError("the evaluation has no kinds object or cases list")
+    for name, kind in kinds.items():
+        _numbers(kind, ("n", "exact_match", "line_accuracy", "closed"), f"the evaluation's kind {name}")
+    for i, case in enumerate(cases):
+        _numbers(case, ("lines",) if isinstance(case, dict) and "lines" in case else (), f"the evaluation's edit {i + 1}")
+    speed = report.get("speed")
+    if speed:
+        _numbers(speed, ("edits", "forward_reduction", "speedup"), "the evaluation's speed")
+        for method in ("greedy", "speculative"):
+            _numbers(speed.get(method), ("forwards", "tokens_per_second"), f"the evaluation's {method} speed")
 
 
 def _pct(x: float) -> str:

@@ -79,9 +79,14 @@ def count_errors(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Teacher-force every edit through ``model``; returns a JSON-ready report (edits too long for
-    the model's context are skipped and counted)."""
+    the model's context are skipped and counted). No edits, or a ``context`` under 1, is a
+    ValueError, before any model loads."""
     import torch
 
+    if not edits:
+        raise ValueError("no held-out edits to count errors on")
+    if context < 1:
+        raise ValueError(f"context must be 1 or more, not {context}")
     from fastapply.engine.load import load_model
     from fastapply.engine.prompt import build_prompt, target_ids
 

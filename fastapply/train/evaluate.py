@@ -56,9 +56,14 @@ def evaluate(
     dtype: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every edit through the engine; returns a JSON-ready report."""
+    """Run every edit through the engine; returns a JSON-ready report. No edits, or a negative
+    ``limit`` or ``bench``, is a ValueError, before any model loads."""
     from fastapply.engine.api import Engine
 
+    if not edits:
+        raise ValueError("no held-out edits to evaluate")
+    if limit < 0 or bench < 0:
+        raise ValueError(f"limit and bench must be 0 or more, not {limit} and {bench}")
     started = time.perf_counter()
     engine = Engine.load(model, device=device, dtype=dtype)
     load_seconds = time.perf_counter() - started

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapply.engine.prompt import CLOSE_OUTPUT
+from fastapply.errors import UsageError
 from fastapply.train.dataset import Example, Seam, collate, length_batches
 from fastapply.train.model import count_parameters, freeze_wired, new_model
 from fastapply.train.probe import ProbeScore, StopRule, probe
@@ -103,6 +104,29 @@ def target_loss(model: Any, batch: dict[str, Any]) -> Any:
     return (losses * weights).sum() / weights.sum()
 
 
+def start_checkpoint(run_dir: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint a run starts from: ``run_dir/ckpt.pt`` when resuming (a ``UsageError`` when
+    there is none), else ``config.init_from``'s, else None (fresh weights). One of another model
+    size is refused too."""
+    from fastapply.train.stored import load_checkpoint
+
+    if resume:
+        path = run_dir / "ckpt.pt"
+        if not path.is_file():
+            raise UsageError(f"nothing to resume: no checkpoint at {path} (leave out --resume to start a new run)")
+    elif config.init_from:
+        path = Path(config.init_from)
+        if not path.is_file():
+            raise UsageError(f"no checkpoint at {path} to start from")
+    else:
+        return None
+    ckpt = load_checkpoint(path, whole=resume)
+    size = ckpt.get("config", {}).get("size") if isinstance(ckpt.get("config"), dict) else None
+    if size is not None and size != config.size:
+        raise UsageError(f"{path} is a checkpoint of a {size!r} model, not of a {config.size!r} one")
+    return ckpt
+
+
 def train(
     examples: list[Example],
     tokenizer: Any,
@@ -114,7 +138,8 @@ def train(
     probe_examples: list[Example] | None = None,
 ) -> TrainState:
     """Train until ``total_steps``, ``max_minutes`` or the stop rule; checkpoints to
-    ``run_dir/ckpt.pt`` and writes the latest weights to ``run_dir/model``.
+    ``run_dir/ckpt.pt`` and writes the latest weights to ``run_dir/model``. ``resume`` continues
+    from that checkpoint, which must be there (see ``start_checkpoint``).
 
     With ``probe_examples`` and ``config.probe_every``, the held-out windows are scored at the start
     and every ``probe_every`` steps (see ``probe.StopRule``); the scores go to ``state.probes``.
@@ -127,11 +152,13 @@ def train(
         raise ValueError("no training examples")
     if not config.edit_weight > 0:
         raise ValueError(f"edit_weight must be positive, not {config.edit_weight}")
+    if config.threads < 1:
+        raise ValueError(f"threads must be positive, not {config.threads}")
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     device = pick_device(config.device or None)
-    run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
+    start = start_checkpoint(run_dir, config, resume)
     model = new_model(config.size, tokenizer, config.max_positions).to(device)
     freeze_wired(model, config.size, config.train_embeddings)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -140,13 +167,17 @@ def train(
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95))
     state = TrainState()
-    if resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        state = TrainState(**ckpt["state"])
-    elif config.init_from:
-        model.load_state_dict(torch.load(config.init_from, map_location=device, weights_only=False)["model"])
+    if start is not None:
+        try:
+            model.load_state_dict(start["model"])
+            if resume:
+                opt.load_state_dict(start["optimizer"])
+        except (RuntimeError, ValueError) as exc:  # torch's words for weights or groups of another shape
+            where = ckpt_path if resume else config.init_from
+            raise UsageError(f"{where}: its weights do not fit a {config.size!r} model with these options") from exc
+        if resume:
+            state = TrainState(**start["state"])
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the run can start: a refused one leaves nothing
 
     def checkpoint() -> None:
         tmp = ckpt_path.with_suffix(".tmp")

@@ -40,7 +40,10 @@ def python_source_roots() -> list[Path]:
 
 
 def python_files(roots: list[Path], max_files: int, max_file_bytes: int) -> list[Path]:
-    """Python files under ``roots``, in a stable order, tests and huge generated files left out."""
+    """Python files under ``roots``, in a stable order, tests and huge generated files left out;
+    at most ``max_files`` (positive), spread evenly over what was found."""
+    if max_files < 1:
+        raise ValueError(f"max_files must be positive, not {max_files}")
     found: list[Path] = []
     for root in roots:
         for path in sorted(root.rglob("*.py")):
