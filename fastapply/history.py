@@ -60,7 +60,8 @@ def mine_git(
     """
     repo = Path(repo)
     limit = [f"-n{max_commits}"] if max_commits else []
-    log = _git(repo, "log", "--no-merges", *limit, "--numstat", "--format=%x00%H%x01%s", rev_range)
+    log = _git(repo, "log", "--no-merges", *limit, "--numstat", "--format=%x00%H%x01%s",
+               "--end-of-options", rev_range)  # a range such as --output=FILE is not an option
     edits: list[HistoryEdit] = []
     for record in log.split("\0")[1:]:
         head, _, stat = record.partition("\n")
