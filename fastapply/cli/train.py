@@ -101,15 +101,9 @@ def _rewire(args: argparse.Namespace) -> int:
     from fastapply.train.copy_prior import PriorLayout
     from fastapply.train.rewire import rewire_folder
 
-    knobs = {"repeat_penalty": args.repeat_penalty, "window_nats": args.window_nats, "segment_nats": args.segment_nats}
-    for name, value in knobs.items():
-        if value is not None and not value >= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
-    decays = {"match_decay": args.match_decay, "marker_decay": args.marker_decay}
-    for name, value in decays.items():
-        if value is not None and not 0 < value <= 1:
-            raise UsageError(f"--{name.replace('_', '-')} must lie in (0, 1], not {value}")
-    layout = PriorLayout(**{name: value for name, value in {**knobs, **decays}.items() if value is not None})
+    knobs = {"repeat_penalty": args.repeat_penalty, "window_nats": args.window_nats, "segment_nats": args.segment_nats,
+             "match_decay": args.match_decay, "marker_decay": args.marker_decay}  # ranges checked by the parser
+    layout = PriorLayout(**{name: value for name, value in knobs.items() if value is not None})
     try:
         print(rewire_folder(_source_folder(args), args.to, bf16=not args.fp32, layout=layout))
     except ValueError as exc:

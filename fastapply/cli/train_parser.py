@@ -115,16 +115,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="the model folder to rewire (default: the embedded default model)")
     rw.add_argument("--to", type=Path, required=True, help="a new folder for the rewired model")
     rw.add_argument("--fp32", action="store_true", help="store float32 weights (default: bfloat16)")
-    rw.add_argument("--repeat-penalty", type=float, default=None, metavar="P",
+    rw.add_argument("--repeat-penalty", type=real(at_least=0), default=None, metavar="P",
                     help="the repeat head's penalty (0: no repeat head, as the shipped default model; "
                          "default: the circuit's own)")
-    rw.add_argument("--window-nats", type=float, default=None, metavar="N",
+    rw.add_argument("--window-nats", type=real(at_least=0), default=None, metavar="N",
                     help="the copy window's logit for a perfect match (default: the circuit's own)")
-    rw.add_argument("--segment-nats", type=float, default=None, metavar="N",
+    rw.add_argument("--segment-nats", type=real(at_least=0), default=None, metavar="N",
                     help="what a key in the window's own segment (instruction, file, rewrite) gains "
                          "over one outside (0: no segments; default: the circuit's own)")
-    rw.add_argument("--match-decay", type=float, default=None, metavar="D",
+    rw.add_argument("--match-decay", type=real(above=0, at_most=1), default=None, metavar="D",
                     help="the weight of each context token a step further back in the copy's match, "
                          "in (0, 1] (default: the circuit's own)")
-    rw.add_argument("--marker-decay", type=float, default=None, metavar="D",
+    rw.add_argument("--marker-decay", type=real(above=0, at_most=1), default=None, metavar="D",
                     help="the same for the <code> marker's extra weight, in (0, 1] (default: as --match-decay)")
