@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapply.config_file import CONFIG_NAME, ConfigError, find_config_file
 from fastapply.errors import UsageError
 from fastapply.files import DEFAULT_MAX_BYTES
 from fastapply.globs import GlobError, compile_glob
 
-CONFIG_NAME = ".fastapply.toml"
 API_MODES = ("chat", "completions")
 # What ``fastapply.engine.load`` resolves (``pick_device``, ``pick_dtype``), spelt out here so that
 # checking a name loads no torch; tests/test_bad_model_options.py holds the two lists together.
@@ -46,10 +45,8 @@ DTYPE_NAMES = ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
 _DEVICE = re.compile(rf"(?:{'|'.join(DEVICE_TYPES)})(?::(?:0|[1-9][0-9]*))?", re.ASCII)  # torch refuses "cuda:01"
 DEFAULT_CHECK_TIMEOUT = 60.0
 DEFAULT_MAX_ATTEMPTS = 3
-
-
-class ConfigError(UsageError):
-    """The configuration file is unreadable or invalid."""
+MAX_ATTEMPTS = 100  # each attempt is a whole generation; more is a typo, not a plan
+MAX_CHECK_TIMEOUT = 24 * 3600.0
 
 
 def device_problem(name: str) -> str | None:
@@ -138,79 +135,6 @@ _CHECK_KEYS = {"run", "files", "exclude", "timeout", "name"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _pyproject_table(path: Path) -> dict[str, Any] | None:
-    """The parsed ``tool.fastapply`` table of a pyproject.toml, or None when it has none.
-
-    Raises:
-        ConfigError: the file is invalid TOML and mentions fastapply, or its ``tool`` table holds
-        a key that looks like a misspelt ``fastapply``.
-    """
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        if b"fastapply" in raw:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        return None  # someone else's broken file, not ours to judge
-    tool = data.get("tool")
-    if not isinstance(tool, dict):
-        return None
-    if "fastapply" not in tool:
-        _refuse_misspelt_tool(path, tool)
-        return None
-    table = tool["fastapply"]
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: 'tool.fastapply' must be a table, not {table!r}")
-    return table
-
-
-def _refuse_misspelt_tool(path: Path, tool: dict[str, Any]) -> None:
-    for key in tool:
-        squashed = key.lower().replace("-", "").replace("_", "")
-        if squashed != "fastapply" and not difflib.get_close_matches(squashed, ["fastapply"], n=1, cutoff=0.8):
-            continue
-        raise ConfigError(f"{path}: unknown table 'tool.{key}' (did you mean 'tool.fastapply'?)")
-
-
-def find_config_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The config file governing ``start`` and its fastapply table, or None.
-
-    Raises:
-        ConfigError: the file that governs is not valid TOML (or has a misspelt table name).
-    """
-    here = start.resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        own = folder / CONFIG_NAME
-        if own.is_file():
-            return own, _own_table(own)
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            table = _pyproject_table(pyproject)
-            if table is not None:
-                return pyproject, table
-        if (folder / ".git").exists():
-            return None
-    return None
-
-
-def _own_table(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    tool = data.get("tool")
-    if tool is None:
-        return data
-    nested = tool.get("fastapply") if isinstance(tool, dict) else None
-    if not isinstance(nested, dict) or set(data) != {"tool"} or set(tool) != {"fastapply"}:
-        raise ConfigError(f"{path}: use either top-level keys or one [tool.fastapply] table, not both")
-    return nested
-
-
 def _check(path: Path, key: str, value: object, kind: type | tuple[type, ...]) -> None:
     kinds = (kind,) if isinstance(kind, type) else kind
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
@@ -251,6 +175,8 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
             _check(path, key, table[key], int)
             if table[key] <= 0:
                 raise ConfigError(f"{path}: '{key}' must be positive, not {table[key]!r}")
+            if key == "max_attempts" and table[key] > MAX_ATTEMPTS:
+                raise ConfigError(f"{path}: 'max_attempts' must be at most {MAX_ATTEMPTS}, not {table[key]!r}")
             setattr(config, key, table[key])
     if "allow_deletion" in table:
         _check(path, "allow_deletion", table["allow_deletion"], bool)
@@ -317,8 +243,9 @@ def _check_entry(path: Path, n: int, entry: dict[str, Any]) -> CheckEntry:
         raise ConfigError(f"{path}: {where}.run is empty")
     timeout = entry.get("timeout", DEFAULT_CHECK_TIMEOUT)
     _check(path, f"{where}.timeout", timeout, (int, float))
-    if timeout <= 0:
-        raise ConfigError(f"{path}: '{where}.timeout' must be positive, not {timeout!r}")
+    if not 0 < timeout <= MAX_CHECK_TIMEOUT:  # NaN fails this too; inf and 1e308 overflow the clock
+        raise ConfigError(f"{path}: '{where}.timeout' must be positive seconds, at most {MAX_CHECK_TIMEOUT:g}, "
+                          f"not {timeout!r}")
     files = _glob(path, f"{where}.files", entry.get("files", "*"))
     exclude = entry.get("exclude")
     if exclude is not None:

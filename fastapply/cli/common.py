@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapply.batch import Events
 from fastapply.checks import CheckResult
-from fastapply.config import Config
+from fastapply.config import MAX_ATTEMPTS, Config
 from fastapply.edit import EditOptions, EditResult
 from fastapply.errors import UsageError
 from fastapply.globs import compile_glob, is_glob
@@ -120,8 +120,8 @@ def options_from(args: argparse.Namespace) -> EditOptions:
         options.max_new_tokens = max_new
     attempts = getattr(args, "max_attempts", None)
     if attempts is not None:
-        if attempts <= 0:
-            raise UsageError(f"--max-attempts must be positive, not {attempts}")
+        if not 0 < attempts <= MAX_ATTEMPTS:
+            raise UsageError(f"--max-attempts must be from 1 to {MAX_ATTEMPTS}, not {attempts}")
         options.max_attempts = attempts
     if getattr(args, "allow_deletion", False):
         options.allow_deletion = True
