@@ -187,7 +187,7 @@ class Reporter:
         verb = record["status"]
         if verb == "changed":
             verb = "changed (written)" if record["written"] else "would change"
-        reason = f": {record['reason']}" if record["reason"] else ""
+        reason = f": {shown(record['reason'])}" if record["reason"] else ""  # it can quote a link's target
         self.stream.write(f"{shown(record['path'])}: {verb}{reason}\n")
         for check in record["checks"]:
             if not check["ok"]:
