@@ -20,6 +20,7 @@ from fastapply.errors import RefusedError, UsageError
 from fastapply.files import read_only, sha256
 from fastapply.journal import AppliedFile, ApplyRecord, Journal, new_apply_id
 from fastapply.repo import RepoInfo, find_repo, index_locked, operation_in_progress, uncommitted_changes
+from fastapply.regular import NotRegularFile, read_regular
 from fastapply.repo import commit as git_commit
 from fastapply.writer import TreeFile
 
@@ -112,7 +113,8 @@ class ApplySession:
                     raise RefusedError("changed on disk since it was read", path=result.path)
                 if read_only(held.mode):
                     raise RefusedError("made read-only since it was read", path=result.path)
-                entry = AppliedFile(source.real_rel, source.sha256, sha256(data), held.mode, held.uid, held.gid)
+                entry = AppliedFile(source.real_rel, source.sha256, sha256(data), held.mode, held.uid, held.gid,
+                                    before_size=len(held.data), after_size=len(data))
                 self._record(entry, held.data, data, result.instruction)
                 try:
                     target.replace(data, held.mode, held.uid, held.gid)
@@ -177,7 +179,9 @@ class ApplySession:
                 held = target.read()
             if held is None or sha256(held.data) != entry.after_sha256:
                 raise RefusedError("changed since fastapply wrote it; not committed", path=path)
-        before = {path: self.journal.load_blob(entry.before_sha256) for path, entry in firsts.items()}
+        before = {
+            path: self.journal.load_blob(entry.before_sha256, entry.before_size) for path, entry in firsts.items()
+        }
         problems = uncommitted_changes(self.repo, list(firsts), before=before)
         if problems:
             named = "; ".join(f"{path} {why}" for path, why in problems)
@@ -185,6 +189,23 @@ class ApplySession:
                 f"not committed: {named}, and a commit would carry those changes under fastapply's "
                 "name (the files stay written; `fastapply undo` takes them back)"
             )
+
+
+def _changed_on_disk(result: EditResult) -> str | None:
+    """Why the file no longer holds the bytes read before generation, or None when it does.
+
+    Looked at without waiting (a FIFO in the file's place would block a plain read forever).
+    """
+    assert result.source is not None
+    try:
+        found = read_regular(result.source.real_path)
+    except NotRegularFile as exc:
+        return f"is no longer a regular file ({exc.kind})"
+    except OSError as exc:
+        return f"cannot be read now ({exc.strerror or exc})"
+    if found is None or sha256(found[0]) != result.source.sha256:
+        return "changed on disk since it was read"
+    return None
 
 
 def apply_results(
@@ -221,8 +242,9 @@ def apply_results(
         return ApplyRecord(id="", time=time.time(), instruction=instruction, repo_root="")
     repo = find_repo(roots.pop())
     for result in chosen:
-        if result.changed_on_disk():
-            raise RefusedError("changed on disk since it was read; nothing written", path=result.path)
+        changed = _changed_on_disk(result)
+        if changed is not None:
+            raise RefusedError(f"{changed}; nothing written", path=result.path)
     if commit:
         refuse_uncommittable(repo, [r.source.real_rel for r in chosen if r.source is not None])
     session = ApplySession(repo, instruction)

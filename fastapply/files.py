@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapply.errors import RefusedError
+from fastapply.regular import FileTooLarge, NotRegularFile, read_regular
 from fastapply.unicode import lone_surrogate
 
 DEFAULT_MAX_BYTES = 1_000_000
@@ -257,7 +258,15 @@ def read_source(
     size = info.st_size
     if size > max_bytes:
         raise FileRefused(rel, f"too large ({size} bytes > limit {max_bytes})")
-    data = real.read_bytes()
+    try:  # a FIFO swapped in since resolve_in_repo looked is refused, never waited on
+        found = read_regular(real, max_bytes=max_bytes)
+    except NotRegularFile as exc:
+        raise FileRefused(rel, f"not a regular file ({exc.kind})") from None
+    except FileTooLarge as exc:
+        raise FileRefused(rel, f"too large ({exc.size} bytes > limit {max_bytes})") from None
+    if found is None:
+        raise FileRefused(rel, "it was removed while being read")
+    data, info = found
     if data.startswith(LFS_PREFIX):
         raise FileRefused(rel, "Git LFS pointer, not the file's content")
     text, encoding, bom = decode(data, rel)
@@ -274,7 +283,7 @@ def read_source(
         newline=newline,
         line_endings=endings,
         final_newline=final,
-        mode=stat.S_IMODE(real.stat().st_mode),
+        mode=stat.S_IMODE(info.st_mode),
         sha256=sha256(data),
     )
 
@@ -286,11 +295,19 @@ def read_only(mode: int) -> bool:
 
 
 def current_sha256(path: Path) -> str | None:
-    """The fingerprint of what ``path`` holds now, or None when it is gone."""
+    """The fingerprint of what ``path`` holds now; None when it is gone or no longer a regular file.
+
+    A FIFO, a socket, a device or a symlink put in the file's place holds none of the bytes that
+    were read, so it counts as changed, and it is looked at (``read_regular``), never waited on.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
     try:
-        return sha256(path.read_bytes())
-    except FileNotFoundError:
+        found = read_regular(path)
+    except NotRegularFile:
         return None
+    return None if found is None else sha256(found[0])
 
 
 def write_atomic(path: Path, data: bytes, mode: int) -> None:

@@ -5,10 +5,18 @@ again inside the work tree (``fastapply.writer``; a forged ``../x``, an absolute
 through a link is refused), every file must still hold exactly what fastapply wrote (or already
 hold its bytes from before, as after an interrupted write) and still be writable (a file made
 read-only since is the user's to free), and every saved copy must be intact;
-otherwise it refuses, says which file and why, and writes nothing. Mode, owner and group are put
-back with the bytes. An undone apply is marked as such, so the next ``undo_last`` goes one apply
-further back; ``undo_apply`` takes back a chosen one, past a newer one that is blocked. A commit
-made by the apply is left alone: undo changes the work tree only, never history or the index.
+otherwise it refuses, says which file and why, and writes nothing. A FIFO, socket, device or link
+in a file's place is refused, looked at and never waited on (``fastapply.writer``). Owner and
+group are put back with the bytes. The mode is the one exception: an apply keeps a file's mode, so
+a mode that differs from the recorded one was set by the user after the apply (``chmod +x``), and
+undo keeps it and says so (``UndoReport.kept_modes``) rather than silently take it back; the one
+mode change that blocks an undo is a file made read-only, as above. The report also names files
+that already held their bytes from before (``already``: after ``git stash``, say), so an undo that
+restored nothing says why, and the journal's damaged records that were skipped (``damaged``), so a
+damaged newest record is never silently passed over. An undone apply is marked as such, so the
+next ``undo_last`` goes one apply further back; ``undo_apply`` takes back a chosen one, past a
+newer one that is blocked. A commit made by the apply is left alone: undo changes the work tree
+only, never history or the index.
 
 This module stands on the journal and the writer; it knows no models and no git beyond the
 repository's location.
@@ -38,6 +46,9 @@ class UndoReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     reason: str = ""
     instruction: str = ""
+    already: list[str] = field(default_factory=list)  # held their bytes from before; nothing to restore
+    kept_modes: list[tuple[str, int, int]] = field(default_factory=list)  # (path, mode kept, mode recorded)
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # journal records skipped: (name, why)
 
 
 @dataclass(slots=True)
@@ -46,11 +57,17 @@ class _Restore:
     applied: AppliedFile
     held: Held
     data: bytes
+    mode: int  # the mode the file gets back (the user's own, where changed since the apply)
 
 
 def list_applies(repo_root: str | Path) -> list[ApplyRecord]:
     """The applies recorded in this work tree, newest first (undone ones included, marked)."""
     return Journal(find_repo(repo_root).git_dir).records()
+
+
+def damaged_records(repo_root: str | Path) -> list[tuple[str, str]]:
+    """The journal's record files that cannot be read as applies, ``(file name, why)``, newest first."""
+    return Journal(find_repo(repo_root).git_dir).scan().damaged
 
 
 def blocked_applies(repo_root: str | Path) -> dict[str, list[tuple[str, str]]]:
@@ -72,9 +89,10 @@ def undo_last(repo_root: str | Path) -> UndoReport:
     """Restore the files of the newest apply not yet undone."""
     repo = find_repo(repo_root)
     journal = Journal(repo.git_dir)
-    pending = [r for r in journal.records() if not r.undone and r.files]
+    scan = journal.scan()
+    pending = [r for r in scan.records if not r.undone and r.files]
     if not pending:
-        return UndoReport(status="nothing", reason="no apply to undo")
+        return UndoReport(status="nothing", reason="no apply to undo", damaged=scan.damaged)
     return _undo(repo, journal, pending[0].id)
 
 
@@ -89,16 +107,18 @@ def undo_apply(repo_root: str | Path, apply_id: str) -> UndoReport:
     record = journal.find(apply_id)
     if record.undone:
         return UndoReport(status="nothing", apply_id=record.id, reason=f"apply {record.id} is already undone",
-                          instruction=record.instruction)
+                          instruction=record.instruction, damaged=journal.scan().damaged)
     return _undo(repo, journal, record.id)
 
 
 def _undo(repo: RepoInfo, journal: Journal, apply_id: str) -> UndoReport:
     with journal.locked(), ExitStack() as stack:
         record = journal.find(apply_id)  # read again under the lock: another undo may have won
-        report = UndoReport(status="undone", apply_id=record.id, instruction=record.instruction)
+        report = UndoReport(status="undone", apply_id=record.id, instruction=record.instruction,
+                            damaged=journal.scan().damaged)
         if record.undone:
-            return UndoReport(status="nothing", apply_id=record.id, reason=f"apply {record.id} is already undone")
+            report.status, report.reason = "nothing", f"apply {record.id} is already undone"
+            return report
         restores, report.refused = _plan(repo, journal, record, stack)
         if report.refused:
             report.status = "refused"
@@ -107,15 +127,21 @@ def _undo(repo: RepoInfo, journal: Journal, apply_id: str) -> UndoReport:
         done: list[_Restore] = []
         for restore in restores:
             try:
-                _put(restore.target, restore.data, restore.applied, restore.held)
+                _put(restore.target, restore.data, restore.mode, restore.applied, restore.held)
             except RefusedError as exc:
                 for back in reversed(done):
-                    _put(back.target, back.held.data, back.applied, back.held)
+                    back.target.replace(back.held.data, back.held.mode, back.held.uid, back.held.gid)
                 report.status, report.reason = "refused", f"{exc}; nothing restored"
                 report.refused = [(restore.applied.path, exc.reason)]
+                report.restored, report.kept_modes = [], []
                 return report
             done.append(restore)
-            report.restored.append(restore.applied.path)
+            if restore.applied.path not in report.restored:
+                report.restored.append(restore.applied.path)
+            kept = (restore.applied.path, restore.mode, restore.applied.mode)
+            if restore.mode != restore.applied.mode and kept not in report.kept_modes:
+                report.kept_modes.append(kept)
+        report.already = [path for path in record.paths if path not in report.restored]
         record.undone = True
         journal.save(record)
     return report
@@ -131,9 +157,13 @@ def _plan(
     for applied in reversed(record.files):
         try:
             target = stack.enter_context(TreeFile(repo.root, applied.path))
-            held = target.read()
         except RefusedError as exc:
             refused.append((applied.path, f"{exc.reason}; not restored (undo writes only inside the work tree)"))
+            continue
+        try:
+            held = target.read()
+        except RefusedError as exc:
+            refused.append((applied.path, f"{exc.reason}; not restored"))
             continue
         if held is None:
             refused.append((applied.path, "file no longer exists"))
@@ -148,15 +178,16 @@ def _plan(
         if read_only(held.mode):
             refused.append((applied.path, "made read-only since fastapply wrote it (chmod u+w, then undo)"))
             continue
-        data = journal.load_blob(applied.before_sha256)
+        data = journal.load_blob(applied.before_sha256, applied.before_size)
         if data is None:
             refused.append((applied.path, "the saved copy is missing or damaged"))
             continue
-        restores.append(_Restore(target, applied, held, data))
+        # an apply keeps the mode it found, so a different one now is the user's, set since
+        restores.append(_Restore(target, applied, held, data, held.mode))
     return restores, refused
 
 
-def _put(target: TreeFile, data: bytes, applied: AppliedFile, held: Held) -> None:
+def _put(target: TreeFile, data: bytes, mode: int, applied: AppliedFile, held: Held) -> None:
     uid = applied.uid if applied.uid is not None else held.uid
     gid = applied.gid if applied.gid is not None else held.gid
-    target.replace(data, applied.mode, uid, gid)
+    target.replace(data, mode, uid, gid)

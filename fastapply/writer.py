@@ -7,7 +7,8 @@ is absolute, walks up (``..``), enters ``.git``, or passes through a symlink or 
 refused: the paths fastapply writes (and records) are real paths, which contain no links, so a link
 on the way means the tree changed underneath. The replace is atomic (a temporary file beside the
 target, fsync, ``os.replace`` between the same folder descriptor) and keeps mode, owner and group
-where the process may.
+where the process may. Reads never wait on a FIFO nor follow a link put in the file's place
+(``fastapply.regular``): anything but a regular file there is refused.
 
 Every failure is a ``RefusedError`` naming the file, with the file as it was. The caller holds the
 journal's lock around a read and the replace that depends on it.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from fastapply.errors import RefusedError
+from fastapply.regular import NotRegularFile, read_regular
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -93,23 +95,22 @@ class TreeFile:
         return RefusedError(reason, path=self.display)
 
     def read(self) -> Held | None:
-        """The file's bytes, mode and owner now; None when it is gone."""
+        """The file's bytes, mode and owner now; None when it is gone.
+
+        Raises:
+            RefusedError: a FIFO, socket, device, folder or link is in the file's place (looked
+                at without waiting on it or following it), or it cannot be read.
+        """
         try:
-            fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.parent_fd)
-        except FileNotFoundError:
-            return None
+            found = read_regular(self.name, dir_fd=self.parent_fd)
+        except NotRegularFile as exc:
+            raise self._refused(f"is no longer a regular file ({exc.kind})") from None
         except OSError as exc:
             raise self._refused(f"cannot be read as a regular file now ({_describe(exc)})") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise self._refused("is no longer a regular file")
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-        return Held(b"".join(chunks), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+        if found is None:
+            return None
+        data, info = found
+        return Held(data, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
 
     def replace(self, data: bytes, mode: int, uid: int | None = None, gid: int | None = None) -> None:
         """Atomically make the file hold ``data``, with ``mode`` and, where permitted, that owner."""

@@ -20,9 +20,10 @@ from fault_support import (
     snapshot,
 )
 
-from fastapply.apply import apply_results
+from fastapply.apply import ApplySession, apply_results
 from fastapply.cli import main as cli_main
 from fastapply.errors import RefusedError
+from fastapply.repo import find_repo
 from fastapply.undo import undo_last
 
 # A full disk and an immutable target: refused, byte-identical, nothing left behind.
@@ -122,12 +123,31 @@ def test_a_folder_or_file_swapped_for_a_symlink_during_generation_is_refused(
     result = edit_one(repo / "sub" / "c.py", backend=FakeBackend(rewrite=rename_rewrite, during=swap))
     watched = (decoy / "c.py", tmp_path / "moved-sub" / "c.py", tmp_path / "moved-c.py")
     before = snapshot(repo, *watched)
-    with pytest.raises(RefusedError) as caught:
-        apply_results([result])
-    assert caught.value.path == "sub/c.py"
+    if swapped == "file":
+        # the file's own name is looked at without following a link, so the swap is seen as soon as
+        # generation ends; the write under the lock refuses it too (ApplySession.write, below)
+        assert (result.status, result.reason) == ("refused", "changed on disk since it was read")
+        assert apply_results([result]).files == []
+    else:
+        with pytest.raises(RefusedError) as caught:
+            apply_results([result])
+        assert caught.value.path == "sub/c.py"
     assert snapshot(repo, *watched) == before
     assert (decoy / "c.py").read_text() == CODE
     assert undo_last(repo).status == "nothing"
+
+
+def test_a_file_swapped_for_a_symlink_before_the_write_is_refused_under_the_lock(repo: Path, tmp_path: Path) -> None:
+    decoy = tmp_path / "decoy.py"
+    decoy.write_text(CODE)
+    result = edit_one(repo / "sub" / "c.py")
+    (repo / "sub" / "c.py").unlink()
+    (repo / "sub" / "c.py").symlink_to(decoy)
+    before = snapshot(repo, decoy)
+    with pytest.raises(RefusedError) as caught:
+        ApplySession(find_repo(repo)).write(result)
+    assert (caught.value.path, caught.value.reason) == ("sub/c.py", "is no longer a regular file (a symlink)")
+    assert snapshot(repo, decoy) == before and undo_last(repo).status == "nothing"
 
 
 @pytest.fixture
