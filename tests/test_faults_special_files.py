@@ -249,7 +249,6 @@ def test_a_copy_from_a_record_without_sizes_is_read_up_to_the_cap_only(repo: Pat
 
 def test_a_fifo_swapped_in_after_the_path_was_resolved_is_refused_without_waiting(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-
     from fastapply import files
 
     fifo = tmp_path / "a.py"
