@@ -189,17 +189,22 @@ def test_an_apply_refuses_a_link_to_dev_zero_put_in_the_files_place(repo: Path) 
 # 2. Journal files that are not what they claim.
 
 
+def _plant(kind: str, path: Path) -> None:
+    """Put at ``path`` what a journal reader must never wait on or read to the end."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link-to-dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        with open(path, "wb") as handle:
+            handle.truncate(HUGE)
+
+
 @pytest.mark.parametrize("kind", ["fifo", "link-to-dev-zero", "huge"])
 def test_a_record_that_is_no_record_is_skipped_named_and_never_waited_on(repo: Path, kind: str) -> None:
     record = apply_results([edit_one(repo / "a.py")])
     bad = _record_file(repo, "99999999999999999999-abcdef")
-    if kind == "fifo":
-        os.mkfifo(bad)
-    elif kind == "link-to-dev-zero":
-        bad.symlink_to("/dev/zero")
-    else:
-        with open(bad, "wb") as handle:
-            handle.truncate(HUGE)
+    _plant(kind, bad)
     listed = fastapply(repo, "undo", "--list")
     assert listed.returncode == 0, listed.stderr
     assert "skipped a damaged journal record: 99999999999999999999-abcdef.json" in listed.stderr
@@ -215,13 +220,7 @@ def test_a_saved_copy_that_is_no_copy_refuses_the_undo_without_reading_it(repo: 
     record = apply_results([edit_one(repo / "a.py")])
     blob = find_repo(repo).git_dir / "fastapply" / "blobs" / record.files[0].before_sha256
     blob.unlink()
-    if kind == "fifo":
-        os.mkfifo(blob)
-    elif kind == "link-to-dev-zero":
-        blob.symlink_to("/dev/zero")
-    else:
-        with open(blob, "wb") as handle:
-            handle.truncate(HUGE)
+    _plant(kind, blob)
     before = state(repo)
     done = fastapply(repo, "undo")
     assert done.returncode == 3, done.stderr
