@@ -157,6 +157,14 @@ def test_a_bad_export_input_is_refused_and_writes_nothing(work: Path, capsys: py
     assert sorted(p.relative_to(work) for p in work.rglob("*")) == before
 
 
+def test_an_export_into_the_runs_own_model_folder_is_refused_and_leaves_it(
+        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p: p.read_bytes() for p in (work / "run" / "model").rglob("*") if p.is_file()}
+    line = _refused(capsys, "export", "--run", "run", "--data", "data", "--to", "run/model/", "--bf16")
+    assert "the run's own model folder" in line
+    assert {p: p.read_bytes() for p in (work / "run" / "model").rglob("*") if p.is_file()} == before
+
+
 def test_good_export_inputs_still_make_a_model_folder_with_its_card(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "notes.md").write_text("It copies.")
     code, out, err = _train(capsys, "export", "--run", "run", "--data", "data", "--to", "x", "--eval", "data/eval.json",

@@ -80,6 +80,8 @@ def _inputs(args: argparse.Namespace) -> _Card:
     evaluation = _record(args.eval, "--eval", check_evaluation) if args.eval else None
     notes = _text(args.notes, "--notes") if args.notes else "Not written yet."
     output_folder(args.to, "--to")
+    if args.to.resolve() == (args.run / "model").resolve():  # it would be rewritten from itself, scaled or in bf16
+        raise UsageError(f"--to {args.to} is the run's own model folder; export to another folder")
     try:
         return _Card(args, ckpt, summary, evaluation, notes)
     except ValueError as exc:  # a size no preset has
