@@ -2,11 +2,12 @@
 
 Each ``[[tool.fastapply.hook]]`` entry runs on the given files (all staged files when none are
 given) that match its ``files`` glob (``fastapply.globs``), through the same edit loop, checks and
-retries as ``run``. A file whose work-tree copy differs from the index is refused
-rather than rewritten, so staged and unstaged work are never mixed. The index is never touched:
-under ``git commit -a`` git holds ``index.lock`` and points ``GIT_INDEX_FILE`` at a temporary
-index, which the git calls here inherit. A second run after staging the rewritten files changes
-nothing, because the instructions are already satisfied.
+retries as ``run``. A symlink is skipped: its commit is the link text, and its target may not be
+staged. A file whose work-tree copy differs from the index is refused rather than rewritten, so
+staged and unstaged work are never mixed. The index is never touched: under ``git commit -a``
+git holds ``index.lock`` and points ``GIT_INDEX_FILE`` at a temporary index, which the git calls
+here inherit. A second run after staging the rewritten files changes nothing, because the
+instructions are already satisfied.
 
 This module knows git and the config, not how progress is shown.
 """
@@ -56,6 +57,8 @@ def run_hook(
     """Run every configured entry on its files; write unless ``check``. Loads no model if no file matches."""
     outcome = HookOutcome()
     candidates = [_rel(repo, f) for f in files] if files else staged_files(repo)
+    # a staged symlink commits its link text; rewriting through it would edit a file nobody staged
+    candidates = [p for p in candidates if not os.path.islink(repo.root / p)]
     per_entry = [(entry, [p for p in candidates if entry.matches(p)]) for entry in config.hooks]
     targets = sorted({p for _, paths in per_entry for p in paths})
     outcome.targets = targets

@@ -48,6 +48,17 @@ def test_hook_rewrites_staged_files_exits_1_then_0_after_staging(repo: Path, bac
     assert [r.path for r in backend.requests] == ["a.py", "a.py"]
 
 
+def test_a_staged_symlink_is_skipped_so_its_unstaged_target_is_left_alone(repo: Path, backend: FakeBackend) -> None:
+    (repo / "m.py").write_text(CODE)
+    git(repo, "add", "m.py")
+    git(repo, "commit", "-qm", "m")
+    os.symlink("m.py", repo / "link.py")
+    git(repo, "add", "link.py")
+    assert cli_main(["hook"]) == 0
+    assert cli_main(["hook", "link.py"]) == 0  # named, as the pre-commit tool passes it
+    assert (repo / "m.py").read_text() == CODE and backend.requests == []
+
+
 def test_hook_on_named_files_and_check_mode(repo: Path, backend: FakeBackend, capsys) -> None:
     (repo / "b.py").write_text(CODE)
     git(repo, "add", "b.py")
