@@ -28,7 +28,7 @@ from fastapply.serve.errors import AUTHENTICATION, NOT_FOUND, SERVER, ApiError, 
 from fastapply.serve.protocol import Decoding, parse_chat, parse_completion
 from fastapply.serve.render import Reply, StopFilter, chat_prompt, cut_at_stop
 from fastapply.serve.runner import GenerationRunner, Running
-from fastapply.serve.slots import GenerationSlots
+from fastapply.serve.slots import ClientGone, GenerationSlots
 
 DISCONNECT_POLL_SECONDS = 0.2
 
@@ -88,8 +88,11 @@ class Service:
 
     async def generate(self, http: Request, request: GenerationRequest, decoding: Decoding, reply: Reply) -> Any:
         """The whole answer, or an ``EventStream``; holds a slot until the generation has ended."""
-        slot: Any = self.slots.slot()
-        await slot.__aenter__()
+        slot: Any = self.slots.slot(http.is_disconnected, DISCONNECT_POLL_SECONDS)
+        try:
+            await slot.__aenter__()
+        except ClientGone:  # hung up while queued: its place is given up; nobody reads this answer
+            raise ApiError(499, "the client closed the request", code="client_closed_request") from None
         running: Running | None = None
         try:
             prompt_tokens = await self.check_context(request.prompt or "")
@@ -118,13 +121,23 @@ class Service:
         await slot.__aexit__(None, None, None)
 
     async def _next(self, http: Request, running: Running) -> tuple[str, str | None]:
-        """The next event; cancels the generation once the client has gone."""
+        """The next event; cancels the generation once the client has gone.
+
+        The client is looked for every ``DISCONNECT_POLL_SECONDS`` by the clock, events or not: a
+        generation that never pauses that long must still notice a hang-up.
+        """
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                return await asyncio.wait_for(running.events.get(), DISCONNECT_POLL_SECONDS)
-            except TimeoutError:
+            due = running.checked + DISCONNECT_POLL_SECONDS - loop.time()
+            if due <= 0:
+                running.checked = loop.time()
                 if not running.cancel.is_set() and await http.is_disconnected():
                     running.cancel.set()
+                continue
+            try:
+                return await asyncio.wait_for(running.events.get(), due)
+            except TimeoutError:
+                pass
 
     def _result(self, running: Running) -> GenerationResult:
         try:

@@ -30,6 +30,7 @@ class Running:
         self.events: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
         self.cancel = threading.Event()
         self.prompt_tokens = 0  # as the server counted them, for engines that do not report it
+        self.checked = loop.time()  # when the caller last looked for a client that hung up
         request.cancel = self.cancel
         # Pieces are queued through the loop in call order, and the end after them: the future's
         # callback is scheduled only once ``generate`` has returned.
