@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 from fastapply.cli.model_options import remote_options
+from fastapply.cli.output_paths import output_file
 from fastapply.cli.numbers import integer
 from fastapply.engine.types import METHODS
 from fastapply.errors import EXIT_OK, UsageError
@@ -42,18 +42,6 @@ def _revision_range(text: str) -> str:
     if text.startswith("-"):
         raise argparse.ArgumentTypeError(f"a range cannot start with '-': {text!r}")
     return text
-
-
-def _check_save_path(path: str) -> None:
-    """Refuse an output path that cannot be written, before any case is mined or model loaded."""
-    target = Path(path)
-    folder = target.parent
-    if target.is_dir():
-        raise UsageError(f"--save-cases {path}: is a folder; give a file name")
-    if not folder.is_dir():
-        raise UsageError(f"--save-cases {path}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"--save-cases {path}: the folder {str(folder)!r} is not writable")
 
 
 def _methods(text: str) -> tuple:
@@ -165,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
     if args.min_lines > args.max_lines:
         raise UsageError(f"--min-lines {args.min_lines} is above --max-lines {args.max_lines}")
     if args.save_cases:
-        _check_save_path(args.save_cases)
+        output_file(Path(args.save_cases), "--save-cases")
     cases = _load_cases(args)
     if args.save_cases:
         with open(args.save_cases, "w", encoding="utf-8") as handle:

@@ -2,7 +2,7 @@
 
 A thin shell over ``fastapply.train``: reads the options (``cli.train_parser``), prints progress to
 stderr and results to stdout. Every step writes under a folder it is given, checked before any
-work (``cli.train_paths``), and ``model`` resumes from its checkpoint with ``--resume``, so long
+work (``cli.output_paths``), and ``model`` resumes from its checkpoint with ``--resume``, so long
 CPU runs can be chained in bounded invocations. Export is ``cli.train_export``.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapply.cli.train_parser import add_arguments
-from fastapply.cli.train_paths import output_file, output_folder
+from fastapply.cli.output_paths import output_file, output_folder
 from fastapply.errors import UsageError
 
 __all__ = ["add_arguments", "main"]

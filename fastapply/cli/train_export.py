@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapply.cli.train_paths import output_folder
+from fastapply.cli.output_paths import output_folder
 from fastapply.errors import UsageError
 
 

@@ -1,5 +1,5 @@
-"""Where `fastapply train` steps will write, checked before any work starts: a folder to create or
-fill, or a report file to write. A path that cannot be written is a usage error (exit 2) that
+"""Where a command will write (`train`'s steps, `bench --save-cases`), checked before any work
+starts: a folder to create or fill, or a report file to write. A path that cannot be written is a usage error (exit 2) that
 names the option, rather than a system error after minutes of work.
 
 Knows paths and permissions; nothing about what is written there. The checks leave nothing
