@@ -194,14 +194,14 @@ def _model(args: argparse.Namespace) -> int:
                          threads=args.threads, edit_weight=args.edit_weight, probe_every=args.probe_every,
                          warmup_steps=args.warmup_steps, init_from=str(args.init_from or ""),
                          train_embeddings=args.train_embeddings)
-    start_checkpoint(args.run, config, args.resume)  # read again by train; refused here before the data loads
+    start = start_checkpoint(args.run, config, args.resume)  # refused here, before the data loads
     probes = load_examples(probe_path) if args.probe_every else None
     examples = load_examples(path)
     if not examples:
         raise UsageError(f"{path} holds no training examples")
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` checkpoints too (background jobs ignore SIGINT)
     _progress(f"{len(examples)} examples; training {args.size} into {args.run}")
-    state = train(examples, _load_tokenizer(), args.run, config, resume=args.resume,
+    state = train(examples, _load_tokenizer(), args.run, config, resume=args.resume, start=start,
                   on_log=lambda d: _progress(json.dumps(d)), probe_examples=probes)
     print(json.dumps({"run": str(args.run), "step": state.step, "tokens_seen": state.tokens_seen,
                       "minutes": round(state.seconds / 60, 2), "done": state.step >= config.total_steps,

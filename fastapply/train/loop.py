@@ -136,10 +136,12 @@ def train(
     on_log: Callable[[dict[str, Any]], None] | None = None,
     log_every: int = 10,
     probe_examples: list[Example] | None = None,
+    start: dict[str, Any] | None = None,
 ) -> TrainState:
     """Train until ``total_steps``, ``max_minutes`` or the stop rule; checkpoints to
     ``run_dir/ckpt.pt`` and writes the latest weights to ``run_dir/model``. ``resume`` continues
-    from that checkpoint, which must be there (see ``start_checkpoint``).
+    from that checkpoint, which must be there (see ``start_checkpoint``); ``start`` is what
+    ``start_checkpoint`` returned, for a caller that checked it already (read here when None).
 
     With ``probe_examples`` and ``config.probe_every``, the held-out windows are scored at the start
     and every ``probe_every`` steps (see ``probe.StopRule``); the scores go to ``state.probes``.
@@ -158,7 +160,8 @@ def train(
     torch.manual_seed(config.seed)
     device = pick_device(config.device or None)
     ckpt_path = run_dir / "ckpt.pt"
-    start = start_checkpoint(run_dir, config, resume)
+    if start is None:
+        start = start_checkpoint(run_dir, config, resume)
     model = new_model(config.size, tokenizer, config.max_positions).to(device)
     freeze_wired(model, config.size, config.train_embeddings)
     trainable = [p for p in model.parameters() if p.requires_grad]
