@@ -3,8 +3,8 @@
 
 A config file that is there but cannot be used is a ``ConfigError`` (exit 2), never a silent
 default: configured checks that quietly stopped running would let unchecked code be written. So a
-name that exists as a folder, a FIFO, a device or a broken link is refused before any read (a
-FIFO would block the read), as is a file too large to be a config, text that is not UTF-8, TOML
+name that exists as a folder, a FIFO, a device or a broken link is refused without waiting on it
+(``fastapply.regular``), as is a file too large to be a config, text that is not UTF-8, TOML
 nested past the parser's limit, or a byte-order mark. Knows files and TOML; what the keys mean is
 ``fastapply.config``'s.
 """
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from fastapply.errors import UsageError
+from fastapply.regular import FileTooLarge, NotRegularFile, read_regular
 
 CONFIG_NAME = ".fastapply.toml"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # far above any real config; a link to a huge file is refused unread
@@ -30,21 +30,19 @@ class ConfigError(UsageError):
 
 
 def _read(path: Path) -> bytes:
-    """The bytes of a config file that is a regular file (links followed), refused otherwise."""
+    """The bytes of a config file that is a regular file (links followed, as a dotfile may be
+    one), refused otherwise; never waited on."""
     try:
-        info = os.stat(path)
-    except OSError as exc:  # a dangling or looping link
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); fix or remove it") from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise ConfigError(f"{path}: is {kind}, so it cannot be read as a config; fix or remove it")
-    if info.st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: {info.st_size} bytes is too large for a config file")
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(MAX_CONFIG_BYTES + 1)
+        found = read_regular(os.path.realpath(path), max_bytes=MAX_CONFIG_BYTES)
+    except NotRegularFile as exc:
+        raise ConfigError(f"{path}: is {exc.kind}, so it cannot be read as a config; fix or remove it") from None
+    except FileTooLarge as exc:
+        raise ConfigError(f"{path}: {exc.size} bytes is too large for a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if found is None:  # a dangling link, or removed since it was found
+        raise ConfigError(f"{path}: cannot be read (no such file); fix or remove it")
+    return found[0]
 
 
 def _parse(path: Path, raw: bytes) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 ``read_regular`` opens a name with ``O_NOFOLLOW | O_NONBLOCK``, checks by ``fstat`` on the open
 descriptor that it is a regular file, and reads it up to a size cap. A FIFO, a socket, a device, a
 folder or a symlink in its place is ``NotRegularFile``, whose ``kind`` names what is there. The
-work tree's files (``fastapply.writer``, ``fastapply.files.current_sha256``) and the journal's
-(``fastapply.journal``) are read through it, so nothing a user or another process puts at a path
+work tree's files (``fastapply.writer``, ``fastapply.files``), the journal's
+(``fastapply.journal``) and the config file (``fastapply.config_file``) are read through it, so nothing a user or another process puts at a path
 can hang a reader holding the journal's lock or fill memory.
 
 This module knows names, descriptors and bytes; not the work tree, the journal, git or models.
