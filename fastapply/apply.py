@@ -17,10 +17,9 @@ import time
 from fastapply.diff import merge_hunks
 from fastapply.edit import EditResult
 from fastapply.errors import RefusedError, UsageError
-from fastapply.files import read_only, sha256
+from fastapply.files import disk_change, read_only, sha256
 from fastapply.journal import AppliedFile, ApplyRecord, Journal, new_apply_id
 from fastapply.repo import RepoInfo, find_repo, index_locked, operation_in_progress, uncommitted_changes
-from fastapply.regular import NotRegularFile, read_regular
 from fastapply.repo import commit as git_commit
 from fastapply.writer import TreeFile
 
@@ -191,23 +190,6 @@ class ApplySession:
             )
 
 
-def _changed_on_disk(result: EditResult) -> str | None:
-    """Why the file no longer holds the bytes read before generation, or None when it does.
-
-    Looked at without waiting (a FIFO in the file's place would block a plain read forever).
-    """
-    assert result.source is not None
-    try:
-        found = read_regular(result.source.real_path)
-    except NotRegularFile as exc:
-        return f"is no longer a regular file ({exc.kind})"
-    except OSError as exc:
-        return f"cannot be read now ({exc.strerror or exc})"
-    if found is None or sha256(found[0]) != result.source.sha256:
-        return "changed on disk since it was read"
-    return None
-
-
 def apply_results(
     results: list[EditResult],
     *,
@@ -242,7 +224,11 @@ def apply_results(
         return ApplyRecord(id="", time=time.time(), instruction=instruction, repo_root="")
     repo = find_repo(roots.pop())
     for result in chosen:
-        changed = _changed_on_disk(result)
+        assert result.source is not None
+        try:  # a FIFO in the file's place is refused, never waited on
+            changed = disk_change(result.source)
+        except OSError as exc:
+            changed = f"cannot be read now ({exc.strerror or exc})"
         if changed is not None:
             raise RefusedError(f"{changed}; nothing written", path=result.path)
     if commit:

@@ -23,7 +23,7 @@ from fastapply.config import DEFAULT_MAX_ATTEMPTS, CheckEntry, Config
 from fastapply.diff import Hunk, format_hunks, split_hunks
 from fastapply.engine.types import EngineError, GenerationRequest, GenerationStats, PromptTooLong
 from fastapply.errors import FastapplyError, UsageError
-from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, current_sha256, read_source, sha256
+from fastapply.files import DEFAULT_MAX_BYTES, FileRefused, SourceFile, disk_change, read_source, sha256
 from fastapply.guards import check_output
 from fastapply.repo import RepoInfo, find_repo
 from fastapply.unicode import lone_surrogate
@@ -87,7 +87,7 @@ class EditResult:
         """Whether the file no longer holds the bytes it held when it was read."""
         if self.source is None:
             return False
-        return current_sha256(self.source.real_path) != self.source.sha256
+        return disk_change(self.source) is not None
 
 
 def check_instruction(text: str, where: str = "the instruction") -> None:

@@ -294,20 +294,22 @@ def read_only(mode: int) -> bool:
     return not mode & 0o222
 
 
-def current_sha256(path: Path) -> str | None:
-    """The fingerprint of what ``path`` holds now; None when it is gone or no longer a regular file.
+def disk_change(source: SourceFile) -> str | None:
+    """Why ``source``'s file no longer holds the bytes read before generation, or None when it does.
 
-    A FIFO, a socket, a device or a symlink put in the file's place holds none of the bytes that
-    were read, so it counts as changed, and it is looked at (``read_regular``), never waited on.
+    A FIFO, a socket, a device or a symlink put in the file's place holds none of those bytes; it
+    is looked at (``read_regular``), never waited on.
 
     Raises:
         OSError: the file cannot be read.
     """
     try:
-        found = read_regular(path)
-    except NotRegularFile:
-        return None
-    return None if found is None else sha256(found[0])
+        found = read_regular(source.real_path)
+    except NotRegularFile as exc:
+        return f"is no longer a regular file ({exc.kind})"
+    if found is None or sha256(found[0]) != source.sha256:
+        return "changed on disk since it was read"
+    return None
 
 
 def write_atomic(path: Path, data: bytes, mode: int) -> None:
