@@ -71,6 +71,18 @@ class JournalScan:
     records: list[ApplyRecord]
     damaged: list[tuple[str, str]]
 
+    def find(self, apply_id: str) -> ApplyRecord:
+        """The record whose id is (or starts with) ``apply_id``.
+
+        Raises:
+            UsageError: no record, or several, match.
+        """
+        matches = [r for r in self.records if r.id.startswith(apply_id)] if apply_id else []
+        if len(matches) != 1:
+            what = "no apply" if not matches else f"{len(matches)} applies"
+            raise UsageError(f"{what} with id {apply_id!r} (`fastapply undo --list` shows them)")
+        return matches[0]
+
 
 @dataclass(slots=True)
 class ApplyRecord:
@@ -237,16 +249,8 @@ class Journal:
         return scan
 
     def find(self, apply_id: str) -> ApplyRecord:
-        """The record whose id is (or starts with) ``apply_id``.
-
-        Raises:
-            UsageError: no record, or several, match.
-        """
-        matches = [r for r in self.records() if r.id.startswith(apply_id)] if apply_id else []
-        if len(matches) != 1:
-            what = "no apply" if not matches else f"{len(matches)} applies"
-            raise UsageError(f"{what} with id {apply_id!r} (`fastapply undo --list` shows them)")
-        return matches[0]
+        """The record whose id is (or starts with) ``apply_id`` (``JournalScan.find``)."""
+        return self.scan().find(apply_id)
 
 
 def _read_record(path: Path) -> ApplyRecord | None:

@@ -104,18 +104,20 @@ def undo_apply(repo_root: str | Path, apply_id: str) -> UndoReport:
     """
     repo = find_repo(repo_root)
     journal = Journal(repo.git_dir)
-    record = journal.find(apply_id)
+    scan = journal.scan()
+    record = scan.find(apply_id)
     if record.undone:
         return UndoReport(status="nothing", apply_id=record.id, reason=f"apply {record.id} is already undone",
-                          instruction=record.instruction, damaged=journal.scan().damaged)
+                          instruction=record.instruction, damaged=scan.damaged)
     return _undo(repo, journal, record.id)
 
 
 def _undo(repo: RepoInfo, journal: Journal, apply_id: str) -> UndoReport:
     with journal.locked(), ExitStack() as stack:
-        record = journal.find(apply_id)  # read again under the lock: another undo may have won
+        scan = journal.scan()  # read again under the lock: another undo may have won
+        record = scan.find(apply_id)
         report = UndoReport(status="undone", apply_id=record.id, instruction=record.instruction,
-                            damaged=journal.scan().damaged)
+                            damaged=scan.damaged)
         if record.undone:
             report.status, report.reason = "nothing", f"apply {record.id} is already undone"
             return report
